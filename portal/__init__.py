@@ -1,0 +1,158 @@
+"""Placement Portal: employer encounters and workplace experiences for schools and colleges."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
+
+from portal.config import load_config
+from portal.extensions import csrf, db, limiter, login_manager, migrate
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the web application; the scheduler is a separate process and is not started here."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    load_config(app, test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
+    limiter.init_app(app)
+    with app.app_context():
+        _configure_engine(db.engine)
+
+    _register_models()
+    _register_blueprints(app)
+    _register_templates(app)
+    _register_security(app)
+    _register_errors(app)
+    from portal.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _migrations_dir() -> str:
+    """Absolute path of the Alembic migrations folder at the repository root."""
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def _configure_engine(engine: Engine) -> None:
+    """SQLite: foreign keys on, WAL, and real transactions (BEGIN emitted by SQLAlchemy)."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def _register_models() -> None:
+    """Import every model module so the metadata is complete (migrations, tests)."""
+    import portal.accounts.models
+    import portal.core.models
+    import portal.organisations.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Attach each feature's blueprint."""
+    from portal.accounts.views import bp as accounts_bp
+    from portal.core.views import bp as core_bp
+    from portal.organisations.views import bp as organisations_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(organisations_bp)
+
+
+def _register_templates(app: Flask) -> None:
+    """Template filters and globals shared by every page."""
+    from portal.core import templating
+
+    templating.register(app)
+
+
+def _register_security(app: Flask) -> None:
+    """Deny-by-default access check, user loading and security headers."""
+    from portal import access
+    from portal.accounts.services import load_user_from_session
+
+    app.before_request(access.refuse_undeclared_views)
+    login_manager.user_loader(load_user_from_session)
+    login_manager.login_view = "accounts.sign_in"
+    login_manager.login_message = "Sign in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    production = app.config["ENV"] == "production"
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        headers = response.headers
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'none'",
+        )
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if production:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.endpoint != "static":
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _wants_json() -> bool:
+    """API and health requests get JSON errors; pages get HTML."""
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _register_errors(app: Flask) -> None:
+    """Error pages in the portal's layout; JSON errors with a stable code under /api."""
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Any:
+        code = error.code or 500
+        if _wants_json():
+            body = {"code": (error.name or "error").lower().replace(" ", "_"), "message": error.description, "details": {}}
+            return jsonify(body), code
+        template = f"errors/{code}.html" if code in (400, 403, 404, 405, 413, 429) else "errors/generic.html"
+        return render_template(template, error=error), code
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Any:
+        log.exception("unhandled error on %s", request.path)
+        db.session.rollback()
+        if _wants_json():
+            return jsonify({"code": "internal_error", "message": "Something went wrong.", "details": {}}), 500
+        return render_template("errors/500.html"), 500

@@ -1,0 +1,148 @@
+"""The one access policy: which role may reach which view, and who may touch which object.
+
+Every view declares its audience with @public or @allow(...); a request to a view without a
+declaration is refused (deny by default). Object checks below are the only place ownership
+is decided; views call them rather than comparing ids themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort, current_app, request
+from flask_login import current_user
+from sqlalchemy import Select, select
+
+from portal.core.vocab import Role
+from portal.extensions import db, login_manager
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC = "public"
+ACCESS_ATTRIBUTE = "access_roles"
+
+
+def public(view: F) -> F:
+    """Mark a view as open to everyone, signed in or not."""
+    setattr(view, ACCESS_ATTRIBUTE, PUBLIC)
+    return view
+
+
+def allow(*roles: Role) -> Callable[[F], F]:
+    """Open a view to signed-in users of the given roles only."""
+    allowed = frozenset(roles)
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        setattr(guarded, ACCESS_ATTRIBUTE, allowed)
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+ANY_ROLE = tuple(Role)
+
+
+def declared_access(endpoint: str) -> Any:
+    """Return the access declaration of an endpoint's view (None when it has none)."""
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, ACCESS_ATTRIBUTE, None)
+
+
+def refuse_undeclared_views() -> None:
+    """before_request hook: a view without an access declaration is never served."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint == "static":
+        return
+    if declared_access(endpoint) is None:
+        log.error("view %s has no access rule; refusing", endpoint)
+        abort(403)
+
+
+# --- object-level rules -------------------------------------------------------------------
+
+
+def is_role(user: Any, role: Role) -> bool:
+    """Whether the user is signed in with this role."""
+    return bool(getattr(user, "is_authenticated", False)) and user.role == role.value
+
+
+def can_manage_school(user: Any, school_id: int | None) -> bool:
+    """School staff manage only their own school."""
+    return is_role(user, Role.SCHOOL) and school_id is not None and user.school_id == school_id
+
+
+def can_manage_employer(user: Any, employer_id: int | None) -> bool:
+    """Employer staff manage only their own organisation."""
+    return is_role(user, Role.EMPLOYER) and employer_id is not None and user.employer_id == employer_id
+
+
+def can_view_school(user: Any, school: Any) -> bool:
+    """A school's own staff, and the coordinator of the school's hub, may see a school."""
+    if can_manage_school(user, school.id):
+        return True
+    return is_role(user, Role.HUB) and school.hub_id is not None and user.hub_id == school.hub_id
+
+
+def can_view_student(user: Any, student: Any) -> bool:
+    """A student's record is seen by the staff of their school and by the student."""
+    if can_manage_school(user, student.school_id):
+        return True
+    return is_role(user, Role.STUDENT) and user.student_id == student.id
+
+
+def can_see_special_category(user: Any, student: Any) -> bool:
+    """SEND status, needs and disadvantage are for the student's own school staff only."""
+    return can_manage_school(user, student.school_id)
+
+
+def can_vet_employers(user: Any) -> bool:
+    """Hub coordinators vet employers."""
+    return is_role(user, Role.HUB)
+
+
+# --- scoped queries: the only way views load owned objects -----------------------------
+
+
+def students_of(user: Any) -> Select[Any]:
+    """Students the user's school may see (none for any other role)."""
+    from portal.organisations.models import Student
+
+    if not is_role(user, Role.SCHOOL):
+        return select(Student).where(Student.id.is_(None))
+    return select(Student).where(Student.school_id == user.school_id)
+
+
+def schools_of(user: Any) -> Select[Any]:
+    """Schools the user may list: their own, or their hub's."""
+    from portal.organisations.models import School
+
+    if is_role(user, Role.SCHOOL):
+        return select(School).where(School.id == user.school_id)
+    if is_role(user, Role.HUB):
+        return select(School).where(School.hub_id == user.hub_id)
+    return select(School).where(School.id.is_(None))
+
+
+def get_owned_or_404(model: type[Any], object_id: int, permitted: Callable[[Any, Any], bool]) -> Any:
+    """Load one object by id and return it only if the user may see it; 404 otherwise (no leak)."""
+    obj = db.session.get(model, object_id)
+    if obj is None or not permitted(current_user, obj):
+        abort(404)
+    return obj
+
+
+def can_manage_school_student(user: Any, student: Any) -> bool:
+    """Only staff of the student's school may open or change the roster entry."""
+    return can_manage_school(user, student.school_id)

@@ -1,0 +1,317 @@
+"""Account rules: registration, invitations, sign-in with throttling, passwords and links."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+
+from flask import current_app
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from portal.accounts.models import TokenPurpose, User
+from portal.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
+from portal.accounts.tokens import WELCOME_PURPOSES, find_token, issue_token, redeem_token
+from portal.core.links import absolute_url
+from portal.core.outbox import queue_email
+from portal.core.vocab import Role
+from portal.db import utcnow
+from portal.extensions import db
+from portal.organisations.models import Employer, School, Student
+
+SIGN_IN_FAILED = "Enter a correct email address and password. After several wrong attempts you must wait 15 minutes."
+
+
+class AccountError(ValueError):
+    """A rule about accounts was broken; the message is for the person."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        """Keep the form field the message belongs to, when there is one."""
+        super().__init__(message)
+        self.field = field
+
+
+def load_user_from_session(session_id: str) -> User | None:
+    """Flask-Login loader: the user, if the id and its session version are still current."""
+    try:
+        user_id, version = (int(part) for part in session_id.split(":", 1))
+    except ValueError:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or user.session_version != version or not user.has_password:
+        return None
+    return user
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    """Look an account up by email, ignoring case."""
+    return session.scalars(select(User).where(func.lower(User.email) == email.strip().lower())).first()
+
+
+def _require_free_email(session: Session, email: str, field: str = "email") -> None:
+    """Refuse an email that already has an account."""
+    if find_user_by_email(session, email) is not None:
+        raise AccountError("An account with this email address already exists: sign in instead", field)
+
+
+def register_school(
+    session: Session, *, urn: str, name: str, school_type: str, postcode: str,
+    person_name: str, email: str, password: str,
+) -> User:
+    """Create a school with its first staff member (the careers leader)."""
+    if session.scalars(select(School).where(School.urn == urn)).first() is not None:
+        raise AccountError(
+            "A school with this URN is already registered: ask its careers leader to invite you", "urn"
+        )
+    _require_free_email(session, email)
+    school = School(urn=urn, name=name, school_type=school_type, postcode=postcode)
+    session.add(school)
+    session.flush()
+    user = User(email=email.lower(), name=person_name, role=Role.SCHOOL.value, school_id=school.id,
+                password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def employer_ref_for(session: Session, name: str) -> str:
+    """A new unique employer reference made from the name, e.g. 'acme-engineering-3f9c'."""
+    stem = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:28] or "employer"
+    while True:
+        ref = f"{stem}-{secrets.token_hex(2)}"
+        if session.scalars(select(Employer.id).where(Employer.ref == ref)).first() is None:
+            return ref
+
+
+def register_employer(
+    session: Session, *, name: str, sector: str, postcode: str,
+    person_name: str, email: str, password: str,
+) -> User:
+    """Create an employer with its first staff member."""
+    _require_free_email(session, email)
+    employer = Employer(ref=employer_ref_for(session, name), name=name, sector=sector, postcode=postcode)
+    session.add(employer)
+    session.flush()
+    user = User(email=email.lower(), name=person_name, role=Role.EMPLOYER.value,
+                employer_id=employer.id, password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _organisation_name(user: User) -> str:
+    """The name of the school, employer or hub the user belongs to."""
+    for org in (user.school, user.employer, user.hub):
+        if org is not None:
+            return org.name
+    return "Placement Portal"
+
+
+def invite_user(
+    session: Session, *, email: str, name: str, role: Role, inviter: User | None,
+    school_id: int | None = None, employer_id: int | None = None, hub_id: int | None = None,
+) -> tuple[User, str]:
+    """Create an account waiting for its password and email an invitation link (7 days)."""
+    _require_free_email(session, email)
+    user = User(email=email.lower(), name=name, role=role.value, school_id=school_id,
+                employer_id=employer_id, hub_id=hub_id, password_hash=None)
+    session.add(user)
+    session.flush()
+    session.refresh(user)
+    days = current_app.config["INVITATION_TOKEN_DAYS"]
+    raw = issue_token(session, user, TokenPurpose.INVITATION, dt.timedelta(days=days), inviter)
+    link = absolute_url("accounts.welcome", token=raw)
+    who = inviter.display_name if inviter else "Your careers hub"
+    queue_email(
+        session, user.email, f"You have been invited to {_organisation_name(user)} on Placement Portal",
+        f"Hello {name or ''},\n\n{who} has invited you to join {_organisation_name(user)} on "
+        f"Placement Portal.\n\nChoose your password to start:\n{link}\n\n"
+        f"This link works once and expires in {days} days. If you were not expecting it, ignore this email.\n",
+        school_id=school_id, employer_id=employer_id,
+    )
+    return user, raw
+
+
+def issue_student_sign_in(session: Session, staff: User, student: Student, email: str) -> str:
+    """Give a student an account (or a fresh link) and return the one-time set-password link."""
+    user = session.scalars(select(User).where(User.student_id == student.id)).first()
+    if user is None:
+        _require_free_email(session, email)
+        user = User(email=email.lower(), name=student.first_name, role=Role.STUDENT.value,
+                    student_id=student.id, school_id=None, password_hash=None)
+        session.add(user)
+        session.flush()
+    elif user.email != email.lower():
+        other = find_user_by_email(session, email)
+        if other is not None and other.id != user.id:
+            raise AccountError("Another account already uses this email address", "email")
+        user.email = email.lower()
+    student.email = email.lower()
+    days = current_app.config["INVITATION_TOKEN_DAYS"]
+    raw = issue_token(session, user, TokenPurpose.SET_PASSWORD, dt.timedelta(days=days), staff)
+    link = absolute_url("accounts.welcome", token=raw)
+    queue_email(
+        session, user.email, "Your Placement Portal sign-in",
+        f"Hello {student.first_name},\n\n{student.school.name} has given you a Placement Portal "
+        f"account, where you will see your placements and write about what you learned.\n\n"
+        f"Choose your password here:\n{link}\n\nThis link works once and expires in {days} days.\n",
+        school_id=student.school_id,
+    )
+    return link
+
+
+def authenticate(session: Session, email: str, password: str, now: dt.datetime | None = None) -> User:
+    """Check credentials, counting failures per account and locking after too many."""
+    now = now or utcnow()
+    cfg = current_app.config
+    user = find_user_by_email(session, email)
+    if user is None or not user.is_active:
+        verify_password(None, password)  # same work as a real check
+        raise AccountError(SIGN_IN_FAILED)
+    if user.locked_until is not None and user.locked_until > now:
+        verify_password(None, password)
+        raise AccountError(SIGN_IN_FAILED)
+    if not verify_password(user.password_hash, password):
+        user.failed_sign_ins += 1
+        if user.failed_sign_ins >= cfg["SIGN_IN_MAX_FAILURES"]:
+            user.locked_until = now + dt.timedelta(minutes=cfg["SIGN_IN_LOCK_MINUTES"])
+            user.failed_sign_ins = 0
+        raise AccountError(SIGN_IN_FAILED)
+    user.failed_sign_ins = 0
+    user.locked_until = None
+    user.last_sign_in_at = now
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Set a new password (policy checked) and end every other session of the user."""
+    problem = password_problem(password, user.email)
+    if problem:
+        raise AccountError(problem, "password")
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    user.failed_sign_ins = 0
+    user.locked_until = None
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Change a password after checking the current one."""
+    if not verify_password(user.password_hash, current):
+        raise AccountError("Your current password is not right", "current_password")
+    set_password(user, new)
+
+
+def request_password_reset(session: Session, email: str) -> None:
+    """Email a reset link (24 hours) if an active account exists; say nothing either way."""
+    user = find_user_by_email(session, email)
+    if user is None or not user.is_active or not user.has_password:
+        return
+    hours = current_app.config["RESET_TOKEN_HOURS"]
+    raw = issue_token(session, user, TokenPurpose.RESET, dt.timedelta(hours=hours))
+    queue_email(
+        session, user.email, "Reset your Placement Portal password",
+        f"Hello {user.display_name},\n\nSomeone asked to reset the password of this account. "
+        f"To choose a new password, open:\n{absolute_url('accounts.reset_password', token=raw)}\n\n"
+        f"The link works once and expires in {hours} hours. If it was not you, ignore this email: "
+        "your password has not changed.\n",
+    )
+
+
+def reset_password(session: Session, raw_token: str, password: str) -> User:
+    """Use a reset link to set a new password."""
+    token = find_token(session, raw_token, (TokenPurpose.RESET,))
+    set_password(token.user, password)
+    redeem_token(session, token)
+    return token.user
+
+
+def accept_welcome(session: Session, raw_token: str, password: str, name: str | None = None) -> User:
+    """Use an invitation or set-password link: choose a password and activate the account."""
+    token = find_token(session, raw_token, WELCOME_PURPOSES)
+    user = token.user
+    if name:
+        user.name = name
+    set_password(user, password)
+    redeem_token(session, token)
+    return user
+
+
+def home_endpoint(user: User) -> str:
+    """Where each role lands after signing in."""
+    return {
+        Role.SCHOOL.value: "organisations.school_home",
+        Role.EMPLOYER.value: "organisations.employer_home",
+        Role.HUB.value: "organisations.hub_schools",
+        Role.STUDENT.value: "organisations.my_record",
+    }[user.role]
+
+
+def colleagues_of(user: User) -> Select[tuple[User]]:
+    """Accounts of the same school, employer or hub as the user (students excluded)."""
+    query = select(User).where(User.role == user.role)
+    if user.school_id is not None and user.role == Role.SCHOOL.value:
+        return query.where(User.school_id == user.school_id)
+    if user.employer_id is not None:
+        return query.where(User.employer_id == user.employer_id)
+    if user.hub_id is not None:
+        return query.where(User.hub_id == user.hub_id)
+    return query.where(User.id == user.id)
+
+
+def create_user_for_operator(
+    session: Session, *, email: str, role: str, school_urn: str | None, employer_ref: str | None,
+    student_ref: str | None, hub_name: str | None, name: str, password: str | None,
+) -> tuple[User, str | None]:
+    """Create any kind of account from the command line; returns it and a set-password link (or None)."""
+    from portal.organisations.models import Hub
+
+    role_enum = Role(role)
+    email = email.strip().lower()
+    _require_free_email(session, email)
+    user = User(email=email, name=name, role=role_enum.value, password_hash=None)
+    if role_enum is Role.SCHOOL or role_enum is Role.STUDENT:
+        if not school_urn:
+            raise AccountError("--school URN is needed for this role")
+        school = session.scalars(select(School).where(School.urn == school_urn)).first()
+        if school is None:
+            raise AccountError(f"No school has URN {school_urn}")
+        if role_enum is Role.SCHOOL:
+            user.school_id = school.id
+        else:
+            if not student_ref:
+                raise AccountError("--student REF is needed for a student account")
+            student = session.scalars(
+                select(Student).where(Student.school_id == school.id, Student.student_ref == student_ref)
+            ).first()
+            if student is None:
+                raise AccountError(f"No student with reference {student_ref} at {school.name}")
+            if session.scalars(select(User.id).where(User.student_id == student.id)).first() is not None:
+                raise AccountError("That student already has an account")
+            user.student_id = student.id
+            user.name = user.name or student.first_name
+    elif role_enum is Role.EMPLOYER:
+        employer = session.scalars(select(Employer).where(Employer.ref == (employer_ref or ""))).first()
+        if employer is None:
+            raise AccountError(f"No employer has reference {employer_ref!r} (--employer REF)")
+        user.employer_id = employer.id
+    else:
+        if not hub_name:
+            raise AccountError("--hub NAME is needed for a hub coordinator")
+        hub = session.scalars(select(Hub).where(Hub.name == hub_name)).first()
+        if hub is None:
+            hub = Hub(name=hub_name)
+            session.add(hub)
+            session.flush()
+        user.hub_id = hub.id
+    session.add(user)
+    session.flush()
+    if password is not None:
+        set_password(user, password)
+        return user, None
+    days = current_app.config["INVITATION_TOKEN_DAYS"]
+    purpose = TokenPurpose.SET_PASSWORD if role_enum is Role.STUDENT else TokenPurpose.INVITATION
+    raw = issue_token(session, user, purpose, dt.timedelta(days=days))
+    return user, absolute_url("accounts.welcome", token=raw)

@@ -1,0 +1,1 @@
+"""Shared codes, dates, postcodes, audit and outbox used by every feature."""

@@ -1,0 +1,271 @@
+"""Shared CSV import machinery: reading files, per-cell validation, row-level error reports.
+
+Every import (schools, employers, offers, students, encounters) reads rows with `read_csv`,
+validates each with a `Cells` reader that collects (line, column, reason) errors, and writes
+nothing unless every row is good (the caller owns the transaction and rolls back on errors).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any, TypeVar
+
+from portal.core.postcodes import InvalidPostcode, normalise_postcode
+from portal.core.vocab import Coded
+
+C = TypeVar("C", bound=Coded)
+MAX_ERRORS_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem: the file line (header is line 1), the column and the reason in words."""
+
+    line: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        """'line 4, column postcode: ...' for terminals and pages."""
+        return f"line {self.line}, column {self.column}: {self.reason}"
+
+
+class ImportFailed(Exception):
+    """The file had bad rows; nothing was written."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        """Keep every row error."""
+        super().__init__(f"{len(errors)} problem(s) in the file")
+        self.errors = errors
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or would do, in a dry run)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain form for JSON output."""
+        return {
+            "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+            "skipped": dict(self.skipped), "notes": self.notes, "dry_run": self.dry_run,
+        }
+
+    def summary(self) -> str:
+        """One line for people."""
+        verb = "Would import" if self.dry_run else "Imported"
+        text = f"{verb}: {self.created} new, {self.updated} updated, {self.unchanged} unchanged"
+        if self.skipped:
+            text += "; skipped " + ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items()))
+        return text
+
+
+def decode(data: bytes) -> str:
+    """Decode an uploaded file: UTF-8 (with or without BOM), else Windows-1252 (the national register's)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def open_text(source: IO[bytes] | IO[str] | str | bytes) -> IO[str]:
+    """A text stream for a path, bytes or a binary/text file object."""
+    if isinstance(source, bytes):
+        return io.StringIO(decode(source), newline="")
+    if isinstance(source, str):
+        with open(source, "rb") as handle:
+            return io.StringIO(decode(handle.read()), newline="")
+    data = source.read()
+    if isinstance(data, bytes):
+        return io.StringIO(decode(data), newline="")
+    return io.StringIO(data, newline="")
+
+
+def read_csv(stream: IO[str], required: Iterable[str]) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """Return the header and an iterator of (line number, row); a missing column is an ImportFailed."""
+    reader = csv.reader(stream)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise ImportFailed([RowError(1, "(header)", "the file is empty")]) from None
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise ImportFailed([RowError(1, name, "column is missing from the header") for name in missing])
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        for values in reader:
+            line = reader.line_num
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) > len(header):
+                raise ImportFailed([RowError(line, "(row)", f"has {len(values)} cells but the header has {len(header)}")])
+            padded = values + [""] * (len(header) - len(values))
+            yield line, {name: value.strip() for name, value in zip(header, padded, strict=True)}
+
+    return header, rows()
+
+
+class Cells:
+    """Validating accessor for one row; problems are collected, not raised."""
+
+    def __init__(self, line: int, row: dict[str, str], errors: list[RowError]) -> None:
+        """Wrap a row and the shared error list."""
+        self.line = line
+        self.row = row
+        self.errors = errors
+        self._count_before = len(errors)
+
+    @property
+    def ok(self) -> bool:
+        """Whether this row added no errors."""
+        return len(self.errors) == self._count_before
+
+    def fail(self, column: str, reason: str) -> None:
+        """Record a problem with a cell."""
+        self.errors.append(RowError(self.line, column, reason))
+
+    def text(self, column: str, *, required: bool = True, max_length: int = 200) -> str:
+        """A text cell."""
+        value = self.row.get(column, "")
+        if required and not value:
+            self.fail(column, "is empty")
+        elif len(value) > max_length:
+            self.fail(column, f"is longer than {max_length} characters")
+        return value
+
+    def code(self, column: str, vocabulary: type[C], *, required: bool = True) -> C | None:
+        """One code from a vocabulary."""
+        value = self.row.get(column, "")
+        if not value:
+            if required:
+                self.fail(column, "is empty")
+            return None
+        try:
+            return vocabulary.parse(value)
+        except ValueError:
+            self.fail(column, f"unknown code {value!r}")
+            return None
+
+    def codes(self, column: str, vocabulary: type[C], *, separator: str = ";") -> list[C]:
+        """A separated list of codes; every unknown one is reported."""
+        found: dict[str, C] = {}
+        for part in self.row.get(column, "").split(separator):
+            if not part.strip():
+                continue
+            try:
+                member = vocabulary.parse(part)
+            except ValueError:
+                self.fail(column, f"unknown code {part.strip()!r}")
+            else:
+                found.setdefault(member.value, member)
+        return list(found.values())
+
+    def integer(self, column: str, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
+        """A whole number within bounds."""
+        value = self.row.get(column, "")
+        try:
+            number = int(value)
+        except ValueError:
+            self.fail(column, f"{value!r} is not a whole number" if value else "is empty")
+            return None
+        if minimum is not None and number < minimum:
+            self.fail(column, f"must be at least {minimum}")
+        elif maximum is not None and number > maximum:
+            self.fail(column, f"must be at most {maximum}")
+        return number
+
+    def integers(self, column: str, *, minimum: int, maximum: int, separator: str = ";") -> list[int]:
+        """A separated list of whole numbers within bounds."""
+        numbers: list[int] = []
+        for part in self.row.get(column, "").split(separator):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.isdigit() or not minimum <= int(part) <= maximum:
+                self.fail(column, f"{part!r} is not a number from {minimum} to {maximum}")
+            else:
+                numbers.append(int(part))
+        return sorted(set(numbers))
+
+    def date(self, column: str, *, required: bool = True) -> dt.date | None:
+        """A date written YYYY-MM-DD."""
+        value = self.row.get(column, "")
+        if not value:
+            if required:
+                self.fail(column, "is empty")
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            self.fail(column, f"{value!r} is not a date written YYYY-MM-DD")
+            return None
+
+    def local_datetime(self, column: str) -> dt.datetime | None:
+        """A wall-clock date and time written ISO 8601 (YYYY-MM-DDTHH:MM), without a zone."""
+        value = self.row.get(column, "")
+        if not value:
+            self.fail(column, "is empty")
+            return None
+        try:
+            moment = dt.datetime.fromisoformat(value.replace(" ", "T", 1))
+        except ValueError:
+            self.fail(column, f"{value!r} is not a date and time written YYYY-MM-DDTHH:MM")
+            return None
+        return moment
+
+    def yes_no(self, column: str, *, default: bool | None = None) -> bool | None:
+        """yes/no (also y/n, true/false, 1/0)."""
+        value = self.row.get(column, "").lower()
+        if not value and default is not None:
+            return default
+        if value in {"yes", "y", "true", "1"}:
+            return True
+        if value in {"no", "n", "false", "0"}:
+            return False
+        self.fail(column, f"{value!r} must be yes or no" if value else "is empty")
+        return None
+
+    def postcode(self, column: str, *, required: bool = True) -> str | None:
+        """A UK postcode, normalised."""
+        value = self.row.get(column, "")
+        if not value:
+            if required:
+                self.fail(column, "is empty")
+            return None
+        try:
+            return normalise_postcode(value)
+        except InvalidPostcode:
+            self.fail(column, f"{value!r} is not a valid UK postcode")
+            return None
+
+    def email(self, column: str, *, required: bool = False) -> str | None:
+        """An email address (syntax checked, lower-cased)."""
+        from email_validator import EmailNotValidError, validate_email
+
+        value = self.row.get(column, "")
+        if not value:
+            if required:
+                self.fail(column, "is empty")
+            return None
+        try:
+            return validate_email(value, check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            self.fail(column, f"{value!r} is not a valid email address")
+            return None
+
+
+def guard_errors(errors: list[RowError]) -> None:
+    """Raise ImportFailed when any row was bad (callers then roll back)."""
+    if errors:
+        raise ImportFailed(errors)

@@ -1,0 +1,80 @@
+"""Template filters and globals: dates in London time, code labels, the main navigation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, request, url_for
+from flask_login import current_user
+
+from portal.core import dates, vocab
+from portal.core.vocab import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A link in the header navigation."""
+
+    label: str
+    url: str
+    current: bool
+
+
+_NAVIGATION: dict[str, list[tuple[str, str]]] = {
+    Role.SCHOOL.value: [
+        ("Overview", "organisations.school_home"),
+        ("Students", "organisations.student_list"),
+        ("Team", "accounts.team"),
+        ("Audit log", "organisations.audit_log"),
+    ],
+    Role.EMPLOYER.value: [
+        ("Overview", "organisations.employer_home"),
+        ("Team", "accounts.team"),
+    ],
+    Role.HUB.value: [
+        ("Schools", "organisations.hub_schools"),
+        ("Employers", "organisations.hub_employers"),
+    ],
+    Role.STUDENT.value: [
+        ("My record", "organisations.my_record"),
+    ],
+}
+
+
+def extend_navigation(role: Role, label: str, endpoint: str) -> None:
+    """Let a feature add a header link for a role."""
+    _NAVIGATION.setdefault(role.value, []).append((label, endpoint))
+
+
+def main_navigation() -> list[NavItem]:
+    """Header links for the signed-in user's role, marking the current section."""
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for label, endpoint in _NAVIGATION.get(current_user.role, []):
+        blueprint_view = endpoint
+        items.append(NavItem(label, url_for(endpoint), request.endpoint == blueprint_view))
+    return items
+
+
+def code_label(code: str | None, vocabulary_name: str) -> str:
+    """Label of a stored code in the named vocabulary (the code itself when unknown)."""
+    if not code:
+        return ""
+    vocabulary = getattr(vocab, vocabulary_name)
+    try:
+        return str(vocabulary(code).label)
+    except ValueError:
+        return code
+
+
+def register(app: Flask) -> None:
+    """Install the filters and globals."""
+    app.jinja_env.filters["date"] = dates.format_date
+    app.jinja_env.filters["datetime"] = dates.format_datetime
+    app.jinja_env.filters["label"] = code_label
+    app.jinja_env.globals["main_navigation"] = main_navigation
+    app.jinja_env.globals["vocab"] = vocab
+    app.jinja_env.globals["academic_year_label"] = dates.academic_year_label
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

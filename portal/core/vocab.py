@@ -1,0 +1,202 @@
+"""The one vocabulary: every code the portal stores, with the label people see."""
+
+from __future__ import annotations
+
+import enum
+from typing import Self
+
+
+class Coded(enum.StrEnum):
+    """A stored code with a human label; members are declared as (code, label)."""
+
+    label: str
+
+    def __new__(cls, code: str, label: str) -> Self:
+        """Create a member whose value is the code and which carries its label."""
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.label = label
+        return member
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        """Return (code, label) pairs for forms."""
+        return [(m.value, m.label) for m in cls]
+
+    @classmethod
+    def parse(cls, raw: str) -> Self:
+        """Return the member for a code (case and surrounding space ignored) or raise ValueError."""
+        code = raw.strip().lower()
+        for member in cls:
+            if member.value == code:
+                return member
+        raise ValueError(f"unknown code {raw.strip()!r}")
+
+
+class Role(Coded):
+    SCHOOL = ("school", "School staff")
+    EMPLOYER = ("employer", "Employer staff")
+    STUDENT = ("student", "Student")
+    HUB = ("hub", "Hub coordinator")
+
+
+class SchoolType(Coded):
+    MAINSTREAM = ("mainstream", "Mainstream school")
+    SPECIAL = ("special", "Special school")
+    ALTERNATIVE_PROVISION = ("alternative_provision", "Alternative provision or PRU")
+    COLLEGE = ("college", "College")
+
+
+class SendStatus(Coded):
+    NONE = ("none", "No special educational needs")
+    SEN_SUPPORT = ("sen_support", "SEN support")
+    EHCP = ("ehcp", "Education, health and care plan")
+
+
+class DisadvantageBasis(Coded):
+    PUPIL_PREMIUM = ("pupil_premium", "Pupil premium (disadvantaged)")
+    FSM_EVER6 = ("fsm_ever6", "Free school meals at any time in the last six years (FSM Ever 6)")
+    FSM_CURRENT = ("fsm_current", "Free school meals now")
+
+
+class Benchmark(Coded):
+    BM5 = ("bm5", "Benchmark 5: encounters with employers")
+    BM6 = ("bm6", "Benchmark 6: experiences of workplaces")
+
+
+class ActivityType(Coded):
+    CAREERS_TALK = ("careers_talk", "Careers talk")
+    MENTORING = ("mentoring", "Mentoring")
+    MOCK_INTERVIEW = ("mock_interview", "Mock interview")
+    ENTERPRISE_CHALLENGE = ("enterprise_challenge", "Enterprise challenge")
+    SPEED_NETWORKING = ("speed_networking", "Speed networking")
+    INSIGHT_DAY = ("insight_day", "Insight day in school")
+    VIRTUAL_ENCOUNTER = ("virtual_encounter", "Virtual encounter")
+    WORKPLACE_VISIT = ("workplace_visit", "Workplace visit")
+    WORK_SHADOWING = ("work_shadowing", "Work shadowing")
+    WORK_EXPERIENCE = ("work_experience", "Work experience")
+    HYBRID_PLACEMENT = ("hybrid_placement", "Hybrid placement")
+    BUSINESS_SAFARI = ("business_safari", "Business safari")
+
+    @property
+    def benchmarks(self) -> frozenset[Benchmark]:
+        """Benchmarks this activity counts towards (every workplace experience is also an encounter)."""
+        if self in WORKPLACE_ACTIVITIES:
+            return frozenset({Benchmark.BM5, Benchmark.BM6})
+        return frozenset({Benchmark.BM5})
+
+
+WORKPLACE_ACTIVITIES = frozenset(
+    {
+        ActivityType.WORKPLACE_VISIT,
+        ActivityType.WORK_SHADOWING,
+        ActivityType.WORK_EXPERIENCE,
+        ActivityType.HYBRID_PLACEMENT,
+        ActivityType.BUSINESS_SAFARI,
+    }
+)
+
+
+class DeliveryMode(Coded):
+    ON_SITE = ("on_site", "At the employer's site")
+    IN_SCHOOL = ("in_school", "In school")
+    VIRTUAL = ("virtual", "Virtual")
+    HYBRID = ("hybrid", "Hybrid")
+
+
+class AccessFeature(Coded):
+    """SEND-ready features of an offer and, identically, a student's access needs."""
+
+    STEP_FREE_ACCESS = ("step_free_access", "Step-free access")
+    ACCESSIBLE_TOILET = ("accessible_toilet", "Accessible toilet")
+    QUIET_SPACE = ("quiet_space", "Quiet space")
+    SENSORY_FRIENDLY = ("sensory_friendly", "Sensory-friendly environment")
+    FLEXIBLE_HOURS = ("flexible_hours", "Flexible or shorter hours")
+    SUPPORTING_ADULT_WELCOME = ("supporting_adult_welcome", "Supporting adult may attend")
+    AUTISM_AWARE_STAFF = ("autism_aware_staff", "Staff trained in autism or learning-disability awareness")
+    BSL_MAKATON = ("bsl_makaton", "BSL or Makaton")
+    EASY_READ_MATERIALS = ("easy_read_materials", "Visual or easy-read instructions")
+    REMOTE_OPTION = ("remote_option", "Remote option")
+    NEAR_PUBLIC_TRANSPORT = ("near_public_transport", "Near public transport")
+    TRANSPORT_PROVIDED = ("transport_provided", "Transport provided")
+
+
+class Sector(Coded):
+    """The National Careers Service job categories."""
+
+    ADMINISTRATION = ("administration", "Administration")
+    ANIMAL_CARE = ("animal_care", "Animal care")
+    BEAUTY_WELLBEING = ("beauty_wellbeing", "Beauty and wellbeing")
+    BUSINESS_FINANCE = ("business_finance", "Business and finance")
+    COMPUTING_TECHNOLOGY = ("computing_technology", "Computing, technology and digital")
+    CONSTRUCTION_TRADES = ("construction_trades", "Construction and trades")
+    CREATIVE_MEDIA = ("creative_media", "Creative and media")
+    DELIVERY_STORAGE = ("delivery_storage", "Delivery and storage")
+    EMERGENCY_UNIFORMED = ("emergency_uniformed", "Emergency and uniform services")
+    ENGINEERING_MAINTENANCE = ("engineering_maintenance", "Engineering and maintenance")
+    ENVIRONMENT_LAND = ("environment_land", "Environment and land")
+    GOVERNMENT = ("government", "Government services")
+    HEALTHCARE = ("healthcare", "Healthcare")
+    HOME_SERVICES = ("home_services", "Home services")
+    HOSPITALITY_FOOD = ("hospitality_food", "Hospitality and food")
+    LAW_LEGAL = ("law_legal", "Law and legal")
+    MANAGERIAL = ("managerial", "Managerial")
+    MANUFACTURING = ("manufacturing", "Manufacturing")
+    RETAIL_SALES = ("retail_sales", "Retail and sales")
+    SCIENCE_RESEARCH = ("science_research", "Science and research")
+    SOCIAL_CARE = ("social_care", "Social care")
+    SPORTS_LEISURE = ("sports_leisure", "Sports and leisure")
+    TEACHING_EDUCATION = ("teaching_education", "Teaching and education")
+    TRANSPORT = ("transport", "Transport")
+    TRAVEL_TOURISM = ("travel_tourism", "Travel and tourism")
+
+
+class OfferStatus(Coded):
+    DRAFT = ("draft", "Draft")
+    PUBLISHED = ("published", "Published")
+    PAUSED = ("paused", "Paused")
+    ARCHIVED = ("archived", "Archived")
+
+
+class DisabilityConfident(Coded):
+    NONE = ("none", "Not signed up")
+    COMMITTED = ("committed", "Disability Confident Committed")
+    EMPLOYER = ("employer", "Disability Confident Employer")
+    LEADER = ("leader", "Disability Confident Leader")
+
+
+class VettingStatus(Coded):
+    PENDING = ("pending", "Not yet vetted")
+    VETTED = ("vetted", "Vetted")
+    SUSPENDED = ("suspended", "Suspended")
+
+
+class Skill(Coded):
+    """The eight Skills Builder Universal Framework essential skills."""
+
+    LISTENING = ("listening", "Listening")
+    SPEAKING = ("speaking", "Speaking")
+    PROBLEM_SOLVING = ("problem_solving", "Problem solving")
+    CREATIVITY = ("creativity", "Creativity")
+    STAYING_POSITIVE = ("staying_positive", "Staying positive")
+    AIMING_HIGH = ("aiming_high", "Aiming high")
+    LEADERSHIP = ("leadership", "Leadership")
+    TEAMWORK = ("teamwork", "Teamwork")
+
+
+YEAR_GROUPS: tuple[int, ...] = tuple(range(7, 14))
+
+
+def year_group_label(year: int) -> str:
+    """Return 'Year 9' for 9."""
+    return f"Year {year}"
+
+
+def parse_codes(raw: str, vocabulary: type[Coded], separator: str = ";") -> list[Coded]:
+    """Parse a separated list of codes, without duplicates, raising ValueError on the first unknown."""
+    seen: dict[str, Coded] = {}
+    for part in raw.split(separator):
+        if part.strip():
+            member = vocabulary.parse(part)
+            seen.setdefault(member.value, member)
+    return list(seen.values())

@@ -1,0 +1,1 @@
+"""Schools, employers, hubs and the student roster."""

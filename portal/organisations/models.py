@@ -1,0 +1,147 @@
+"""Hubs, schools, employers and students."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.core.vocab import DisadvantageBasis, SchoolType, SendStatus, VettingStatus
+from portal.db import utcnow
+from portal.extensions import db
+
+
+class Hub(db.Model):
+    """A careers hub or local authority that supports a group of schools."""
+
+    __tablename__ = "hubs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class School(db.Model):
+    """A school or college, identified by its URN from the national register."""
+
+    __tablename__ = "schools"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    urn: Mapped[str] = mapped_column(String(8), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    school_type: Mapped[str] = mapped_column(String(30))
+    postcode: Mapped[str] = mapped_column(String(8))
+    hub_id: Mapped[int | None] = mapped_column(ForeignKey("hubs.id", ondelete="SET NULL"), index=True)
+    # Which set of students the school's "disadvantaged" flag means (they differ; see PRODUCT.md).
+    disadvantage_basis: Mapped[str] = mapped_column(
+        String(20), default=DisadvantageBasis.PUPIL_PREMIUM.value
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    hub: Mapped[Hub | None] = relationship()
+
+    @property
+    def type_label(self) -> str:
+        """Human label of the school type."""
+        return SchoolType(self.school_type).label
+
+
+class Employer(db.Model):
+    """An organisation that offers encounters and workplace experiences."""
+
+    __tablename__ = "employers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    sector: Mapped[str] = mapped_column(String(40))
+    postcode: Mapped[str] = mapped_column(String(8))
+    vetting_status: Mapped[str] = mapped_column(String(20), default=VettingStatus.PENDING.value)
+    vetted_at: Mapped[dt.datetime | None]
+    vetted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    @property
+    def is_vetted(self) -> bool:
+        """Whether a hub has vetted the employer."""
+        return self.vetting_status == VettingStatus.VETTED.value
+
+
+class Student(db.Model):
+    """A student on a school's roster; holds special category data (see the data rules)."""
+
+    __tablename__ = "students"
+    __table_args__ = (
+        UniqueConstraint("school_id", "student_ref"),
+        Index("ix_students_school_year", "school_id", "year_group"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    student_ref: Mapped[str] = mapped_column(String(40))
+    # UPN: lets exports join the school's MIS and Compass+; never shown to employers.
+    upn: Mapped[str | None] = mapped_column(String(13))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    year_group: Mapped[int]
+    # Date of birth: needed for the under-16/under-18 rules (DBS, consent); never shown to employers.
+    date_of_birth: Mapped[dt.date]
+    # SEND status: special category data, needed to show equity gaps and prioritise scarce places.
+    send_status: Mapped[str] = mapped_column(String(20), default=SendStatus.NONE.value)
+    # Disadvantaged: needed to monitor that disadvantaged students are not given worse placements.
+    disadvantaged: Mapped[bool] = mapped_column(default=False)
+    tutor_group: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    left_on: Mapped[dt.date | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    school: Mapped[School] = relationship()
+    needs: Mapped[list[StudentNeed]] = relationship(
+        cascade="all, delete-orphan", order_by="StudentNeed.need"
+    )
+    interests: Mapped[list[StudentInterest]] = relationship(
+        cascade="all, delete-orphan", order_by="StudentInterest.sector"
+    )
+
+    @property
+    def full_name(self) -> str:
+        """First and last name."""
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def need_codes(self) -> list[str]:
+        """The student's access-need codes."""
+        return [n.need for n in self.needs]
+
+    @property
+    def interest_codes(self) -> list[str]:
+        """The student's sector-interest codes."""
+        return [i.sector for i in self.interests]
+
+    @property
+    def send_label(self) -> str:
+        """Human label of the SEND status."""
+        return SendStatus(self.send_status).label
+
+
+class StudentNeed(db.Model):
+    """An access need of a student (special category data: it reveals a disability)."""
+
+    __tablename__ = "student_needs"
+
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), primary_key=True
+    )
+    need: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class StudentInterest(db.Model):
+    """A sector the student is interested in (used to rank matches)."""
+
+    __tablename__ = "student_interests"
+
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), primary_key=True
+    )
+    sector: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -1,0 +1,107 @@
+"""Roster and organisation rules: adding students, vetting employers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.accounts.models import User
+from portal.core import audit
+from portal.core.vocab import VettingStatus
+from portal.db import utcnow
+from portal.organisations.models import Employer, School, Student, StudentInterest, StudentNeed
+
+
+class RosterError(ValueError):
+    """A roster rule was broken; the message is for the person, field names the form field."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        """Keep the form field the message belongs to."""
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class StudentDetails:
+    """Everything the school records about a student."""
+
+    student_ref: str
+    first_name: str
+    last_name: str
+    year_group: int
+    date_of_birth: dt.date
+    send_status: str
+    disadvantaged: bool
+    upn: str | None = None
+    tutor_group: str | None = None
+    email: str | None = None
+    needs: list[str] = field(default_factory=list)
+    interests: list[str] = field(default_factory=list)
+
+
+def _check_unique_ref(session: Session, school: School, ref: str, student_id: int | None) -> None:
+    """A student reference is unique within its school."""
+    clash = session.scalars(
+        select(Student.id).where(Student.school_id == school.id, Student.student_ref == ref)
+    ).first()
+    if clash is not None and clash != student_id:
+        raise RosterError("Another student at your school already has this reference", "student_ref")
+
+
+def apply_details(student: Student, details: StudentDetails) -> None:
+    """Copy the details onto the student, replacing needs and interests as sets."""
+    student.student_ref = details.student_ref
+    student.first_name = details.first_name
+    student.last_name = details.last_name
+    student.year_group = details.year_group
+    student.date_of_birth = details.date_of_birth
+    student.send_status = details.send_status
+    student.disadvantaged = details.disadvantaged
+    student.upn = details.upn or None
+    student.tutor_group = details.tutor_group or None
+    student.email = details.email or None
+    wanted_needs = sorted(set(details.needs))
+    if student.need_codes != wanted_needs:
+        student.needs = [StudentNeed(need=code) for code in wanted_needs]
+    wanted_interests = sorted(set(details.interests))
+    if student.interest_codes != wanted_interests:
+        student.interests = [StudentInterest(sector=code) for code in wanted_interests]
+
+
+def add_student(session: Session, school: School, details: StudentDetails) -> Student:
+    """Add a student to the school's roster."""
+    _check_unique_ref(session, school, details.student_ref, None)
+    student = Student(school_id=school.id)
+    student.school = school
+    apply_details(student, details)
+    session.add(student)
+    session.flush()
+    audit.record(session, "student_created", "student", student.id, school_id=school.id)
+    return student
+
+
+def update_student(session: Session, student: Student, details: StudentDetails) -> None:
+    """Change a student's details."""
+    _check_unique_ref(session, student.school, details.student_ref, student.id)
+    apply_details(student, details)
+    audit.record(session, "student_updated", "student", student.id, school_id=student.school_id)
+
+
+def record_special_category_view(session: Session, student: Student, what: str = "send_and_needs") -> None:
+    """Audit a member of staff seeing a student's SEND status, needs or disadvantage."""
+    audit.record(session, "viewed_special_category", "student", student.id,
+                 school_id=student.school_id, detail=what)
+
+
+def vet_employer(session: Session, coordinator: User, employer: Employer, status: VettingStatus) -> bool:
+    """Set an employer's vetting status; returns False when it already had that status."""
+    if employer.vetting_status == status.value:
+        return False
+    employer.vetting_status = status.value
+    employer.vetted_at = utcnow() if status is VettingStatus.VETTED else None
+    employer.vetted_by_id = coordinator.id
+    audit.record(session, f"employer_{status.value}", "employer", employer.id, detail=employer.ref)
+    return True

@@ -1,0 +1,247 @@
+"""School roster, student record, employer home and hub lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from portal import access
+from portal.access import allow
+from portal.accounts.models import User
+from portal.accounts.services import AccountError, issue_student_sign_in
+from portal.core.models import AuditEvent
+from portal.core.vocab import Role, VettingStatus
+from portal.extensions import db
+from portal.organisations import services
+from portal.organisations.forms import ConfirmForm, StudentFilterForm, StudentForm, StudentSignInForm
+from portal.organisations.models import Employer, School, Student
+
+bp = Blueprint("organisations", __name__)
+
+
+def _page_number() -> int:
+    """The ?page= argument, at least 1."""
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+def _details_from(form: StudentForm) -> services.StudentDetails:
+    """Turn a valid student form into the service's details."""
+    return services.StudentDetails(
+        student_ref=form.student_ref.data, first_name=form.first_name.data, last_name=form.last_name.data,
+        year_group=form.year_group.data, date_of_birth=form.date_of_birth.data,
+        send_status=form.send_status.data, disadvantaged=form.disadvantaged.data == "yes",
+        upn=form.upn.data or None, tutor_group=form.tutor_group.data or None,
+        email=form.email.data or None, needs=form.needs.data or [], interests=form.interests.data or [],
+    )
+
+
+def _own_student(student_id: int) -> Student:
+    """A student of the signed-in staff member's school, or 404."""
+    return access.get_owned_or_404(Student, student_id, access.can_manage_school_student)
+
+
+# --- school ----------------------------------------------------------------------------
+
+
+@bp.route("/school")
+@allow(Role.SCHOOL)
+def school_home() -> Any:
+    """The school's overview: roster size by year group."""
+    school = current_user.school
+    by_year = db.session.execute(
+        select(Student.year_group, func.count())
+        .where(Student.school_id == school.id, Student.left_on.is_(None))
+        .group_by(Student.year_group).order_by(Student.year_group)
+    ).all()
+    return render_template("organisations/school_home.html", school=school, by_year=by_year,
+                           total=sum(count for _, count in by_year))
+
+
+@bp.route("/students")
+@allow(Role.SCHOOL)
+def student_list() -> Any:
+    """The roster, searchable and paginated."""
+    form = StudentFilterForm(request.args)
+    query = access.students_of(current_user).where(Student.left_on.is_(None))
+    if form.validate():
+        if form.q.data:
+            like = f"%{form.q.data.lower()}%"
+            query = query.where(or_(
+                func.lower(Student.first_name + " " + Student.last_name).like(like),
+                func.lower(Student.student_ref).like(like),
+            ))
+        if form.year_group.data:
+            query = query.where(Student.year_group == int(form.year_group.data))
+    page = db.paginate(query.order_by(Student.last_name, Student.first_name, Student.id),
+                       page=_page_number(), per_page=25, error_out=False)
+    with_sign_in = set(db.session.scalars(
+        select(User.student_id).where(User.student_id.in_([s.id for s in page.items]))
+    ))
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("organisations/student_list.html", page=page, form=form, args=args,
+                           with_sign_in=with_sign_in)
+
+
+@bp.route("/students/new", methods=["GET", "POST"])
+@allow(Role.SCHOOL)
+def student_new() -> Any:
+    """Add one student to the roster."""
+    form = StudentForm()
+    if form.validate_on_submit():
+        try:
+            student = services.add_student(db.session, current_user.school, _details_from(form))
+        except services.RosterError as error:
+            db.session.rollback()
+            getattr(form, error.field or "student_ref").errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(f"{student.full_name} has been added.", "success")
+            return redirect(url_for("organisations.student_detail", student_id=student.id))
+    return render_template("organisations/student_form.html", form=form, student=None), (400 if form.errors else 200)
+
+
+@bp.route("/students/<int:student_id>")
+@allow(Role.SCHOOL)
+def student_detail(student_id: int) -> Any:
+    """A student's record as staff see it; viewing SEND data is audited."""
+    student = _own_student(student_id)
+    services.record_special_category_view(db.session, student)
+    db.session.commit()
+    account = db.session.scalars(select(User).where(User.student_id == student.id)).first()
+    return render_template("organisations/student_detail.html", student=student, account=account,
+                           confirm=ConfirmForm())
+
+
+@bp.route("/students/<int:student_id>/edit", methods=["GET", "POST"])
+@allow(Role.SCHOOL)
+def student_edit(student_id: int) -> Any:
+    """Change a student's details."""
+    student = _own_student(student_id)
+    form = StudentForm(obj=student, data={
+        "needs": student.need_codes, "interests": student.interest_codes,
+        "disadvantaged": "yes" if student.disadvantaged else "no",
+    } if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            services.update_student(db.session, student, _details_from(form))
+        except services.RosterError as error:
+            db.session.rollback()
+            getattr(form, error.field or "student_ref").errors.append(str(error))
+        else:
+            db.session.commit()
+            flash("The student's details have been saved.", "success")
+            return redirect(url_for("organisations.student_detail", student_id=student.id))
+    elif request.method == "GET":
+        services.record_special_category_view(db.session, student, "edit_form")
+        db.session.commit()
+    return render_template("organisations/student_form.html", form=form, student=student), (400 if form.errors else 200)
+
+
+@bp.route("/students/<int:student_id>/sign-in", methods=["GET", "POST"])
+@allow(Role.SCHOOL)
+def student_sign_in(student_id: int) -> Any:
+    """Give the student a one-time set-password link (shown once, and emailed)."""
+    student = _own_student(student_id)
+    form = StudentSignInForm(email=student.email)
+    if form.validate_on_submit():
+        try:
+            link = issue_student_sign_in(db.session, current_user, student, form.email.data)
+        except AccountError as error:
+            db.session.rollback()
+            form.email.errors = [str(error)]
+        else:
+            db.session.commit()
+            return render_template("organisations/student_sign_in_done.html", student=student, link=link)
+    return render_template("organisations/student_sign_in.html", form=form, student=student), (400 if form.errors else 200)
+
+
+@bp.route("/audit")
+@allow(Role.SCHOOL)
+def audit_log() -> Any:
+    """Who viewed or changed sensitive records of this school."""
+    page = db.paginate(
+        select(AuditEvent).where(AuditEvent.school_id == current_user.school_id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
+        page=_page_number(), per_page=50, error_out=False,
+    )
+    return render_template("organisations/audit_log.html", page=page)
+
+
+# --- student ---------------------------------------------------------------------------
+
+
+@bp.route("/my-record")
+@allow(Role.STUDENT)
+def my_record() -> Any:
+    """The student's own record of encounters and experiences."""
+    student = current_user.student
+    if student is None:
+        abort(404)
+    return render_template("organisations/my_record.html", student=student)
+
+
+# --- employer --------------------------------------------------------------------------
+
+
+@bp.route("/employer")
+@allow(Role.EMPLOYER)
+def employer_home() -> Any:
+    """The employer's overview."""
+    return render_template("organisations/employer_home.html", employer=current_user.employer)
+
+
+# --- hub -------------------------------------------------------------------------------
+
+
+@bp.route("/hub/schools")
+@allow(Role.HUB)
+def hub_schools() -> Any:
+    """Schools in the coordinator's hub."""
+    counts = (
+        select(Student.school_id, func.count().label("students"))
+        .where(Student.left_on.is_(None)).group_by(Student.school_id).subquery()
+    )
+    query = (
+        select(School, func.coalesce(counts.c.students, 0))
+        .outerjoin(counts, counts.c.school_id == School.id)
+        .where(School.id.in_(access.schools_of(current_user).with_only_columns(School.id)))
+        .order_by(School.name)
+    )
+    page = db.paginate(query, page=_page_number(), per_page=50, error_out=False)
+    return render_template("organisations/hub_schools.html", page=page, hub=current_user.hub)
+
+
+@bp.route("/hub/employers")
+@allow(Role.HUB)
+def hub_employers() -> Any:
+    """Every employer, with vetting status, unvetted first."""
+    status = request.args.get("status", "")
+    query = select(Employer)
+    if status in {s.value for s in VettingStatus}:
+        query = query.where(Employer.vetting_status == status)
+    query = query.order_by((Employer.vetting_status == VettingStatus.VETTED.value), Employer.name)
+    page = db.paginate(query, page=_page_number(), per_page=50, error_out=False)
+    return render_template("organisations/hub_employers.html", page=page, status=status, confirm=ConfirmForm())
+
+
+@bp.route("/hub/employers/<int:employer_id>/vetting", methods=["POST"])
+@allow(Role.HUB)
+def hub_vet_employer(employer_id: int) -> Any:
+    """Mark an employer as vetted or suspended."""
+    form = ConfirmForm()
+    employer = db.session.get(Employer, employer_id)
+    if employer is None or not access.can_vet_employers(current_user):
+        abort(404)
+    try:
+        status = VettingStatus(request.form.get("status", ""))
+    except ValueError:
+        abort(400)
+    if not form.validate_on_submit():
+        abort(400)
+    changed = services.vet_employer(db.session, current_user, employer, status)
+    db.session.commit()
+    flash(f"{employer.name} is now {status.label.lower()}." if changed else f"{employer.name} was already {status.label.lower()}.", "success")
+    return redirect(url_for("organisations.hub_employers", status=request.args.get("status", "")))
