@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 15:09:50.905078
+Create Date: 2026-11-23 15:11:08.770762
 
 """
 from alembic import op
@@ -28,7 +28,7 @@ def upgrade():
     sa.Column('vetted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('vetted_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['vetted_by_id'], ['users.id'], name=op.f('fk_employers_vetted_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['vetted_by_id'], ['users.id'], name=op.f('fk_employers_vetted_by_id_users'), ondelete='SET NULL', use_alter=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_employers')),
     sa.UniqueConstraint('ref', name=op.f('uq_employers_ref'))
     )
@@ -42,35 +42,6 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_hubs')),
     sa.UniqueConstraint('name', name=op.f('uq_hubs_name'))
     )
-    op.create_table('users',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('email', sa.String(length=254), nullable=False),
-    sa.Column('name', sa.String(length=120), nullable=False),
-    sa.Column('role', sa.String(length=20), nullable=False),
-    sa.Column('password_hash', sa.String(length=255), nullable=True),
-    sa.Column('school_id', sa.Integer(), nullable=True),
-    sa.Column('employer_id', sa.Integer(), nullable=True),
-    sa.Column('hub_id', sa.Integer(), nullable=True),
-    sa.Column('student_id', sa.Integer(), nullable=True),
-    sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('failed_sign_ins', sa.Integer(), nullable=False),
-    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('last_sign_in_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('session_version', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['employer_id'], ['employers.id'], name=op.f('fk_users_employer_id_employers'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['hub_id'], ['hubs.id'], name=op.f('fk_users_hub_id_hubs'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['school_id'], ['schools.id'], name=op.f('fk_users_school_id_schools'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['student_id'], ['students.id'], name=op.f('fk_users_student_id_students'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
-    sa.UniqueConstraint('email', name=op.f('uq_users_email')),
-    sa.UniqueConstraint('student_id', name=op.f('uq_users_student_id'))
-    )
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_users_employer_id'), ['employer_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_users_hub_id'), ['hub_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_users_school_id'), ['school_id'], unique=False)
-
     op.create_table('schools',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('urn', sa.String(length=8), nullable=False),
@@ -87,40 +58,6 @@ def upgrade():
     with op.batch_alter_table('schools', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_schools_hub_id'), ['hub_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_schools_name'), ['name'], unique=False)
-
-    op.create_table('user_tokens',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('purpose', sa.String(length=20), nullable=False),
-    sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_user_tokens_created_by_id_users'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_tokens_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_user_tokens')),
-    sa.UniqueConstraint('token_hash', name=op.f('uq_user_tokens_token_hash'))
-    )
-    with op.batch_alter_table('user_tokens', schema=None) as batch_op:
-        batch_op.create_index('ix_user_tokens_user_purpose', ['user_id', 'purpose'], unique=False)
-
-    op.create_table('audit_events',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('actor_id', sa.Integer(), nullable=True),
-    sa.Column('actor_email', sa.String(length=254), nullable=False),
-    sa.Column('action', sa.String(length=40), nullable=False),
-    sa.Column('object_type', sa.String(length=40), nullable=False),
-    sa.Column('object_id', sa.Integer(), nullable=True),
-    sa.Column('school_id', sa.Integer(), nullable=True),
-    sa.Column('detail', sa.String(length=500), nullable=False),
-    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_audit_events_actor_id_users'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['school_id'], ['schools.id'], name=op.f('fk_audit_events_school_id_schools'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_events'))
-    )
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.create_index('ix_audit_events_school_at', ['school_id', 'at'], unique=False)
 
     op.create_table('outbox_messages',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -178,11 +115,88 @@ def upgrade():
     sa.ForeignKeyConstraint(['student_id'], ['students.id'], name=op.f('fk_student_needs_student_id_students'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('student_id', 'need', name=op.f('pk_student_needs'))
     )
+    op.create_table('users',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.Column('password_hash', sa.String(length=255), nullable=True),
+    sa.Column('school_id', sa.Integer(), nullable=True),
+    sa.Column('employer_id', sa.Integer(), nullable=True),
+    sa.Column('hub_id', sa.Integer(), nullable=True),
+    sa.Column('student_id', sa.Integer(), nullable=True),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.Column('failed_sign_ins', sa.Integer(), nullable=False),
+    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_sign_in_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('session_version', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['employer_id'], ['employers.id'], name=op.f('fk_users_employer_id_employers'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['hub_id'], ['hubs.id'], name=op.f('fk_users_hub_id_hubs'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['school_id'], ['schools.id'], name=op.f('fk_users_school_id_schools'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['student_id'], ['students.id'], name=op.f('fk_users_student_id_students'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
+    sa.UniqueConstraint('email', name=op.f('uq_users_email')),
+    sa.UniqueConstraint('student_id', name=op.f('uq_users_student_id'))
+    )
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_users_employer_id'), ['employer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_users_hub_id'), ['hub_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_users_school_id'), ['school_id'], unique=False)
+
+    op.create_table('audit_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('actor_email', sa.String(length=254), nullable=False),
+    sa.Column('action', sa.String(length=40), nullable=False),
+    sa.Column('object_type', sa.String(length=40), nullable=False),
+    sa.Column('object_id', sa.Integer(), nullable=True),
+    sa.Column('school_id', sa.Integer(), nullable=True),
+    sa.Column('detail', sa.String(length=500), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_audit_events_actor_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['school_id'], ['schools.id'], name=op.f('fk_audit_events_school_id_schools'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_events'))
+    )
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_events_school_at', ['school_id', 'at'], unique=False)
+
+    op.create_table('user_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('purpose', sa.String(length=20), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_user_tokens_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_tokens_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_user_tokens')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_user_tokens_token_hash'))
+    )
+    with op.batch_alter_table('user_tokens', schema=None) as batch_op:
+        batch_op.create_index('ix_user_tokens_user_purpose', ['user_id', 'purpose'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('user_tokens', schema=None) as batch_op:
+        batch_op.drop_index('ix_user_tokens_user_purpose')
+
+    op.drop_table('user_tokens')
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_events_school_at')
+
+    op.drop_table('audit_events')
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_users_school_id'))
+        batch_op.drop_index(batch_op.f('ix_users_hub_id'))
+        batch_op.drop_index(batch_op.f('ix_users_employer_id'))
+
+    op.drop_table('users')
     op.drop_table('student_needs')
     op.drop_table('student_interests')
     with op.batch_alter_table('students', schema=None) as batch_op:
@@ -196,25 +210,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_outbox_messages_employer_id'))
 
     op.drop_table('outbox_messages')
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.drop_index('ix_audit_events_school_at')
-
-    op.drop_table('audit_events')
-    with op.batch_alter_table('user_tokens', schema=None) as batch_op:
-        batch_op.drop_index('ix_user_tokens_user_purpose')
-
-    op.drop_table('user_tokens')
     with op.batch_alter_table('schools', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_schools_name'))
         batch_op.drop_index(batch_op.f('ix_schools_hub_id'))
 
     op.drop_table('schools')
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_users_school_id'))
-        batch_op.drop_index(batch_op.f('ix_users_hub_id'))
-        batch_op.drop_index(batch_op.f('ix_users_employer_id'))
-
-    op.drop_table('users')
     op.drop_table('hubs')
     with op.batch_alter_table('employers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_employers_name'))

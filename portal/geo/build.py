@@ -66,6 +66,8 @@ _SCHEMA = (
     " postcodes INTEGER NOT NULL) WITHOUT ROWID",
 )
 
+_OUTWARD_PART = operator.itemgetter(slice(None, -3))
+_INWARD_PART = operator.itemgetter(slice(-3, None))
 _thread_lock = threading.Lock()
 
 
@@ -267,9 +269,11 @@ def _build(path: Path, source_dir: Path | None) -> BuildReport:
     source_version = installed_source_version() or "unknown"
     with _gc_paused():
         british, irish, counts, listed_districts = _read_source(files)
+        logger.debug("Read %d rows in %.1f s", counts["rows"], time.perf_counter() - started)
         rows, sums = _convert(british, irish)
         del british, irish
         rows.sort()
+        logger.debug("Converted to WGS84 and sorted at %.1f s", time.perf_counter() - started)
     district_rows: list[tuple[str, int | None, int | None, int]] = [
         (district, round(lat / n * COORD_SCALE), round(lon / n * COORD_SCALE), n)
         for district, (lat, lon, n) in sums.items()
@@ -290,6 +294,7 @@ def _build(path: Path, source_dir: Path | None) -> BuildReport:
         "irish_grid": str(counts["irish_grid"]),
     }
     _write_atomically(path, rows, district_rows, meta)
+    logger.debug("Wrote %s at %.1f s", path, time.perf_counter() - started)
     report = BuildReport(
         path=path,
         postcodes=len(rows),
@@ -326,8 +331,8 @@ def _read_source(files: list[Path]) -> tuple[_Batch, _Batch, Counter[str], set[s
     for file in files:
         pcds, eastings, northings = _read_source_file(file)
         # Whole-column operations (map, compress) run in C: far faster than a per-row loop.
-        outwards = [pcd[:-3].strip() for pcd in pcds]
-        inwards = [pcd[-3:] for pcd in pcds]
+        outwards = list(map(str.strip, map(_OUTWARD_PART, pcds)))  # "B1  1BB" -> "B1"
+        inwards = list(map(_INWARD_PART, pcds))  # "B1  1BB" -> "1BB"
         for outward in set(outwards).difference(outward_ok):
             outward_ok[outward] = outward.isupper() and is_outward_code(outward)
             irish_district[outward] = outward_ok[outward] and _area(outward) in IRISH_GRID_AREAS

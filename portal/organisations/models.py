@@ -59,7 +59,9 @@ class Employer(db.Model):
     postcode: Mapped[str] = mapped_column(String(8))
     vetting_status: Mapped[str] = mapped_column(String(20), default=VettingStatus.PENDING.value)
     vetted_at: Mapped[dt.datetime | None]
-    vetted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    vetted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL", use_alter=True)
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     @property

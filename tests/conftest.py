@@ -1,0 +1,131 @@
+"""Test harness: one database per run (SQLite file, or a fresh PostgreSQL schema), built by the
+migrations, and every test inside a transaction that is rolled back."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from portal import create_app
+from portal.accounts import passwords
+from portal.extensions import db
+
+PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "").strip()
+
+
+def _postgres_schema_url(base_url: str, schema: str) -> str:
+    """Same server and database, with every connection's search_path set to our own schema."""
+    sep = "&" if "?" in base_url else "?"
+    return f"{base_url}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """SQLite in a temp file, or a new schema on the PostgreSQL server that was asked for."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal-test.db'}"
+        return
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(PG_URL)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # a run asked for PostgreSQL must not quietly use SQLite
+        pytest.exit(f"PORTAL_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc}", returncode=3)
+    try:
+        yield _postgres_schema_url(PG_URL, schema)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def make_test_config(database_url: str, instance: Path, **overrides: Any) -> dict[str, Any]:
+    """The configuration every test app starts from."""
+    config = {
+        "ENV": "testing",
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "DATABASE_URL": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "BASE_URL": "http://portal.test",
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session")
+def instance_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temporary instance folder shared by the run."""
+    return tmp_path_factory.mktemp("instance")
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, instance_path: Path) -> Iterator[Flask]:
+    """The application, with the schema built by running every migration."""
+    from flask_migrate import upgrade
+
+    application = create_app(make_test_config(database_url, instance_path))
+    application.instance_path = str(instance_path)
+    with application.app_context():
+        upgrade()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    """Argon2id with minimal cost in tests: the algorithm is the same, only slower in production."""
+    original = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = original
+
+
+@pytest.fixture(autouse=True)
+def session(app: Flask) -> Iterator[Any]:
+    """Every test runs in an outer transaction that is rolled back; commits become savepoints."""
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        db.session.remove()
+        db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session.configure(bind=None)
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client (no CSRF, no rate limits)."""
+    return app.test_client()
+
+
+def sign_in_as(client: FlaskClient, user: Any) -> FlaskClient:
+    """Put the user's session cookie on the client without going through the form."""
+    with client.session_transaction() as flask_session:
+        flask_session["_user_id"] = user.get_id()
+        flask_session["_fresh"] = True
+    return client
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Any:
+    """login(user) signs the client in as the user and returns the client."""
+    return lambda user: sign_in_as(client, user)

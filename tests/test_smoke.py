@@ -1,0 +1,13 @@
+"""The app starts, serves its start page and reports database health."""
+
+
+def test_healthz_reports_database_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_start_page_renders_with_one_h1(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).count("<h1") == 1
