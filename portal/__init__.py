@@ -151,6 +151,8 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
+        if app.testing:
+            raise error  # let tests see the real failure
         log.exception("unhandled error on %s", request.path)
         db.session.rollback()
         if _wants_json():

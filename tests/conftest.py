@@ -71,12 +71,22 @@ def instance_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("instance")
 
 
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context (fresh `g` and session), as in production."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        """Send the request inside a new application context."""
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str, instance_path: Path) -> Iterator[Flask]:
     """The application, with the schema built by running every migration."""
     from flask_migrate import upgrade
 
     application = create_app(make_test_config(database_url, instance_path))
+    application.test_client_class = IsolatedClient
     application.instance_path = str(instance_path)
     with application.app_context():
         upgrade()

@@ -200,18 +200,14 @@ def employer_home() -> Any:
 @allow(Role.HUB)
 def hub_schools() -> Any:
     """Schools in the coordinator's hub."""
-    counts = (
-        select(Student.school_id, func.count().label("students"))
-        .where(Student.left_on.is_(None)).group_by(Student.school_id).subquery()
-    )
-    query = (
-        select(School, func.coalesce(counts.c.students, 0))
-        .outerjoin(counts, counts.c.school_id == School.id)
-        .where(School.id.in_(access.schools_of(current_user).with_only_columns(School.id)))
-        .order_by(School.name)
-    )
-    page = db.paginate(query, page=_page_number(), per_page=50, error_out=False)
-    return render_template("organisations/hub_schools.html", page=page, hub=current_user.hub)
+    page = db.paginate(access.schools_of(current_user).order_by(School.name),
+                       page=_page_number(), per_page=50, error_out=False)
+    students = dict(db.session.execute(
+        select(Student.school_id, func.count())
+        .where(Student.school_id.in_([school.id for school in page.items]), Student.left_on.is_(None))
+        .group_by(Student.school_id)
+    ).all())
+    return render_template("organisations/hub_schools.html", page=page, students=students, hub=current_user.hub)
 
 
 @bp.route("/hub/employers")

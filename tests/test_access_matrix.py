@@ -1,0 +1,134 @@
+"""Route x role: every route of the app, for every role and an anonymous visitor, gives the
+outcome this table expects. A route missing from the table fails the suite, so nobody can add a
+page without deciding who may see it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from portal.core.vocab import Role
+from tests.factories import make_employer, make_hub, make_school, make_student, make_user
+
+PUBLIC = "public"
+S, E, ST, H = Role.SCHOOL, Role.EMPLOYER, Role.STUDENT, Role.HUB
+
+# endpoint -> who may use it. Keep in step with the views: this is the access policy, written down.
+EXPECTED: dict[str, Any] = {
+    "core.home": PUBLIC,
+    "core.healthz": PUBLIC,
+    "core.accessibility": PUBLIC,
+    "core.privacy": PUBLIC,
+    "core.outbox": PUBLIC,  # development mail catcher; 404 in production (tested separately)
+    "accounts.sign_in": PUBLIC,
+    "accounts.register": PUBLIC,
+    "accounts.register_school": PUBLIC,
+    "accounts.register_employer": PUBLIC,
+    "accounts.forgot_password": PUBLIC,
+    "accounts.reset_password": PUBLIC,
+    "accounts.welcome": PUBLIC,
+    "accounts.sign_out": {S, E, ST, H},
+    "accounts.account": {S, E, ST, H},
+    "accounts.change_password": {S, E, ST, H},
+    "accounts.team": {S, E, H},
+    "accounts.invite": {S, E, H},
+    "organisations.school_home": {S},
+    "organisations.student_list": {S},
+    "organisations.student_new": {S},
+    "organisations.student_detail": {S},
+    "organisations.student_edit": {S},
+    "organisations.student_sign_in": {S},
+    "organisations.audit_log": {S},
+    "organisations.my_record": {ST},
+    "organisations.employer_home": {E},
+    "organisations.hub_schools": {H},
+    "organisations.hub_employers": {H},
+    "organisations.hub_vet_employer": {H},
+}
+
+
+@pytest.fixture
+def world() -> dict[str, Any]:
+    """One school, employer, hub and student, each with a signed-in user; ids for URL arguments."""
+    hub = make_hub()
+    school = make_school(hub_id=hub.id)
+    employer = make_employer()
+    student = make_student(school)
+    users = {
+        S: make_user(Role.SCHOOL, school_id=school.id),
+        E: make_user(Role.EMPLOYER, employer_id=employer.id),
+        H: make_user(Role.HUB, hub_id=hub.id),
+        ST: make_user(Role.STUDENT, student_id=student.id),
+    }
+    ids = {"student_id": student.id, "employer_id": employer.id, "token": "not-a-real-token"}
+    return {"users": users, "ids": ids}
+
+
+def _routes(app: Any) -> list[tuple[str, str, str]]:
+    """(endpoint, method, rule) for every route except static files."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        method = "GET" if "GET" in rule.methods else "POST"
+        found.append((rule.endpoint, method, rule.rule))
+    return found
+
+
+def _url(rule: str, ids: dict[str, Any]) -> str:
+    """Fill <converter:name> parts of a rule with ids from the world."""
+    import re
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(2)
+        assert name in ids, f"teach the access matrix test an id for URL argument {name!r}"
+        return str(ids[name])
+
+    return re.sub(r"<(?:[a-z]+:)?(([a-z_]+))>", fill, rule)
+
+
+def test_every_route_has_an_expected_rule(app):
+    missing = sorted({endpoint for endpoint, _, _ in _routes(app)} - set(EXPECTED))
+    assert not missing, f"routes without an entry in the access matrix: {missing}"
+
+
+def test_every_view_declares_its_access(app):
+    undeclared = [
+        endpoint for endpoint, _, _ in _routes(app)
+        if getattr(app.view_functions[endpoint], "access_roles", None) is None
+    ]
+    assert not undeclared, f"views without @public or @allow: {undeclared}"
+
+
+@pytest.mark.parametrize("who", [None, S, E, ST, H], ids=["anonymous", "school", "employer", "student", "hub"])
+def test_each_role_gets_the_expected_outcome_on_every_route(app, client, login, world, who):
+    failures = []
+    for endpoint, method, rule in _routes(app):
+        if who is not None:
+            login(world["users"][who])  # again each time: the walk includes sign-out
+        expected = EXPECTED[endpoint]
+        url = _url(rule, world["ids"])
+        response = client.open(url, method=method)
+        status, location = response.status_code, response.headers.get("Location", "")
+        if expected == PUBLIC:
+            ok = status not in (401, 403) and "/sign-in?" not in location
+        elif who is None:
+            ok = status == 302 and "/sign-in" in location
+        elif who in expected:
+            ok = status not in (401, 403, 404, 405, 500) and "/sign-in?" not in location
+        else:
+            ok = status == 403
+        if not ok:
+            failures.append(f"{method} {url} as {who or 'anonymous'}: {status} {location}")
+    assert not failures, "\n".join(failures)
+
+
+def test_an_undeclared_view_is_refused(app):
+    """Deny by default: a view registered without @public/@allow is never served."""
+    from portal import create_app
+    from tests.conftest import make_test_config
+
+    other = create_app(make_test_config(app.config["DATABASE_URL"], app.instance_path))
+    other.add_url_rule("/undeclared", "undeclared", lambda: "secret")
+    assert other.test_client().get("/undeclared").status_code == 403
