@@ -65,7 +65,10 @@ def lower_filter(value: Any) -> Any:
 
 
 class DateInputField(Field):
-    """A date typed as day, month and year in three boxes (the GOV.UK date input pattern)."""
+    """A date typed as day, month and year in three boxes (the GOV.UK date input pattern).
+
+    Use InputRequired (not DataRequired) with it, so a date that is not real keeps its own message.
+    """
 
     def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any) -> None:
         """Create the field; parts are read from '<name>-day', '-month' and '-year'."""
@@ -78,7 +81,8 @@ class DateInputField(Field):
         self.data = None
         if formdata is not None and any(f"{self.name}-{p}" in formdata for p in self.parts):
             self.parts = {p: (formdata.get(f"{self.name}-{p}") or "").strip() for p in self.parts}
-            self.raw_data = [self.parts["day"], self.parts["month"], self.parts["year"]]
+            # One raw value, non-empty when any box was filled, so InputRequired keeps our message.
+            self.raw_data = ["/".join(self.parts.values()).strip("/")]
             if not any(self.parts.values()):
                 return
             try:

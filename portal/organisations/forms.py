@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp, ValidationError
 
 from portal.core.forms import DateInputField, MultiCheckboxField, lower_filter, strip_filter
 from portal.core.vocab import YEAR_GROUPS, AccessFeature, SendStatus, Sector, year_group_label
@@ -35,7 +35,7 @@ class StudentForm(FlaskForm):
     )
     tutor_group = StringField("Tutor group", filters=[strip_filter], validators=[Optional(), Length(max=20)])
     date_of_birth = DateInputField(
-        "Date of birth", validators=[DataRequired("Enter the student's date of birth")],
+        "Date of birth", validators=[InputRequired("Enter the student's date of birth")],
         description="For example, 27 3 2011", render_kw={"birthday": True},
     )
     send_status = RadioField(
