@@ -77,6 +77,7 @@ def _register_models() -> None:
     """Import every model module so the metadata is complete (migrations, tests)."""
     import portal.accounts.models
     import portal.core.models
+    import portal.offers.models
     import portal.organisations.models  # noqa: F401
 
 
@@ -84,11 +85,13 @@ def _register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint."""
     from portal.accounts.views import bp as accounts_bp
     from portal.core.views import bp as core_bp
+    from portal.offers.views import bp as offers_bp
     from portal.organisations.views import bp as organisations_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(organisations_bp)
+    app.register_blueprint(offers_bp)
 
 
 def _register_templates(app: Flask) -> None:
@@ -144,7 +147,7 @@ def _register_errors(app: Flask) -> None:
     def _http_error(error: HTTPException) -> Any:
         code = error.code or 500
         if _wants_json():
-            body = {"code": (error.name or "error").lower().replace(" ", "_"), "message": error.description, "details": {}}
+            body: dict[str, Any] = {"code": (error.name or "error").lower().replace(" ", "_"), "message": error.description, "details": {}}
             return jsonify(body), code
         template = f"errors/{code}.html" if code in (400, 403, 404, 405, 413, 429) else "errors/generic.html"
         return render_template(template, error=error), code

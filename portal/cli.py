@@ -140,6 +140,9 @@ def seed_demo_command() -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach every command group to the app."""
+    from portal.offers.cli import register_import_commands
+
+    register_import_commands(import_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(create_user_command)
     app.cli.add_command(outbox_cli)

@@ -6,12 +6,11 @@ import datetime as dt
 import random
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
 from portal.accounts.passwords import hash_password
-from portal.core.vocab import AccessFeature, Role, SchoolType, SendStatus, Sector, VettingStatus
-from portal.db import utcnow
+from portal.core.vocab import AccessFeature, Role, SchoolType, Sector, SendStatus, VettingStatus
+from portal.db import DbSession, utcnow
 from portal.organisations.models import Employer, Hub, School, Student
 from portal.organisations.services import StudentDetails, apply_details
 
@@ -45,16 +44,8 @@ EMPLOYERS = [
     ("etihad-sport", "Eastlands Sports Trust", Sector.SPORTS_LEISURE, "M11 3FF", False),
 ]
 
-FIRST_NAMES = (
-    "Amelia Olivia Isla Ava Mia Ivy Lily Isabella Freya Sophia Grace Amira Aisha Zainab Maryam Chloe "
-    "Ruby Evie Poppy Ella Noah Muhammad Oliver George Leo Arthur Oscar Harry Jack Charlie Jacob Ibrahim "
-    "Yusuf Kai Finley Theo Archie Ethan Reuben Kofi Tomasz Jakub Priya Dev Harvey Leah Niamh Callum"
-).split()
-LAST_NAMES = (
-    "Smith Jones Williams Taylor Brown Davies Evans Wilson Thomas Johnson Roberts Robinson Thompson Wright "
-    "Walker White Edwards Hughes Green Hall Khan Ahmed Hussain Ali Begum Patel Kowalski Nowak Okafor "
-    "Mensah Clarke Murphy Kelly Lewis Jackson Wood Harris Martin Cooper Ward Turner Hill Moore"
-).split()
+FIRST_NAMES = ["Amelia", "Olivia", "Isla", "Ava", "Mia", "Ivy", "Lily", "Isabella", "Freya", "Sophia", "Grace", "Amira", "Aisha", "Zainab", "Maryam", "Chloe", "Ruby", "Evie", "Poppy", "Ella", "Noah", "Muhammad", "Oliver", "George", "Leo", "Arthur", "Oscar", "Harry", "Jack", "Charlie", "Jacob", "Ibrahim", "Yusuf", "Kai", "Finley", "Theo", "Archie", "Ethan", "Reuben", "Kofi", "Tomasz", "Jakub", "Priya", "Dev", "Harvey", "Leah", "Niamh", "Callum"]
+LAST_NAMES = ["Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "Thomas", "Johnson", "Roberts", "Robinson", "Thompson", "Wright", "Walker", "White", "Edwards", "Hughes", "Green", "Hall", "Khan", "Ahmed", "Hussain", "Ali", "Begum", "Patel", "Kowalski", "Nowak", "Okafor", "Mensah", "Clarke", "Murphy", "Kelly", "Lewis", "Jackson", "Wood", "Harris", "Martin", "Cooper", "Ward", "Turner", "Hill", "Moore"]
 
 # Adjustments students with SEND most often need, weighted.
 COMMON_NEEDS = [
@@ -64,7 +55,7 @@ COMMON_NEEDS = [
 ]
 
 
-def _upsert_user(session: Session, email: str, name: str, role: Role, **links: int | None) -> User:
+def _upsert_user(session: DbSession, email: str, name: str, role: Role, **links: int | None) -> User:
     """Create or refresh a demo account with the demo password."""
     user = session.scalars(select(User).where(User.email == email)).first()
     if user is None:
@@ -118,7 +109,7 @@ def _student_details(rng: random.Random, school_type: SchoolType, index: int, sh
     )
 
 
-def seed_demo(session: Session, today: dt.date | None = None) -> list[tuple[str, str]]:
+def seed_demo(session: DbSession, today: dt.date | None = None) -> list[tuple[str, str]]:
     """Create or refresh the demo world; returns (role label, email) for each demo sign-in."""
     today = today or utcnow().date()
     rng = random.Random(20261123)  # noqa: S311 - reproducible demo data, not security

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from portal.accounts.models import User
-from portal.core.models import OutboxMessage
 from portal.core.outbox import queue_email
 from portal.core.vocab import SchoolType, SendStatus
 from portal.extensions import db

@@ -10,13 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.vocab import Role
 from portal.db import utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 if TYPE_CHECKING:
     from portal.organisations.models import Employer, Hub, School, Student
 
 
-class User(db.Model):
+class User(Model):
     """A person who signs in: staff of a school or employer, a hub coordinator or a student."""
 
     __tablename__ = "users"
@@ -80,10 +80,10 @@ class TokenPurpose:
 
     RESET = "reset"
     INVITATION = "invitation"
-    SET_PASSWORD = "set_password"
+    SET_PASSWORD = "set_password"  # noqa: S105 - a purpose name, not a password
 
 
-class UserToken(db.Model):
+class UserToken(Model):
     """A single-use, expiring link token; only its SHA-256 digest is stored."""
 
     __tablename__ = "user_tokens"

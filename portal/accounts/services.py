@@ -8,7 +8,6 @@ import secrets
 
 from flask import current_app
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
 
 from portal.accounts.models import TokenPurpose, User
 from portal.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
@@ -16,7 +15,7 @@ from portal.accounts.tokens import WELCOME_PURPOSES, find_token, issue_token, re
 from portal.core.links import absolute_url
 from portal.core.outbox import queue_email
 from portal.core.vocab import Role
-from portal.db import utcnow
+from portal.db import DbSession, utcnow
 from portal.extensions import db
 from portal.organisations.models import Employer, School, Student
 
@@ -44,19 +43,19 @@ def load_user_from_session(session_id: str) -> User | None:
     return user
 
 
-def find_user_by_email(session: Session, email: str) -> User | None:
+def find_user_by_email(session: DbSession, email: str) -> User | None:
     """Look an account up by email, ignoring case."""
     return session.scalars(select(User).where(func.lower(User.email) == email.strip().lower())).first()
 
 
-def _require_free_email(session: Session, email: str, field: str = "email") -> None:
+def _require_free_email(session: DbSession, email: str, field: str = "email") -> None:
     """Refuse an email that already has an account."""
     if find_user_by_email(session, email) is not None:
         raise AccountError("An account with this email address already exists: sign in instead", field)
 
 
 def register_school(
-    session: Session, *, urn: str, name: str, school_type: str, postcode: str,
+    session: DbSession, *, urn: str, name: str, school_type: str, postcode: str,
     person_name: str, email: str, password: str,
 ) -> User:
     """Create a school with its first staff member (the careers leader)."""
@@ -75,7 +74,7 @@ def register_school(
     return user
 
 
-def employer_ref_for(session: Session, name: str) -> str:
+def employer_ref_for(session: DbSession, name: str) -> str:
     """A new unique employer reference made from the name, e.g. 'acme-engineering-3f9c'."""
     stem = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:28] or "employer"
     while True:
@@ -85,7 +84,7 @@ def employer_ref_for(session: Session, name: str) -> str:
 
 
 def register_employer(
-    session: Session, *, name: str, sector: str, postcode: str,
+    session: DbSession, *, name: str, sector: str, postcode: str,
     person_name: str, email: str, password: str,
 ) -> User:
     """Create an employer with its first staff member."""
@@ -109,7 +108,7 @@ def _organisation_name(user: User) -> str:
 
 
 def invite_user(
-    session: Session, *, email: str, name: str, role: Role, inviter: User | None,
+    session: DbSession, *, email: str, name: str, role: Role, inviter: User | None,
     school_id: int | None = None, employer_id: int | None = None, hub_id: int | None = None,
 ) -> tuple[User, str]:
     """Create an account waiting for its password and email an invitation link (7 days)."""
@@ -133,7 +132,7 @@ def invite_user(
     return user, raw
 
 
-def issue_student_sign_in(session: Session, staff: User, student: Student, email: str) -> str:
+def issue_student_sign_in(session: DbSession, staff: User, student: Student, email: str) -> str:
     """Give a student an account (or a fresh link) and return the one-time set-password link."""
     user = session.scalars(select(User).where(User.student_id == student.id)).first()
     if user is None:
@@ -161,7 +160,7 @@ def issue_student_sign_in(session: Session, staff: User, student: Student, email
     return link
 
 
-def authenticate(session: Session, email: str, password: str, now: dt.datetime | None = None) -> User:
+def authenticate(session: DbSession, email: str, password: str, now: dt.datetime | None = None) -> User:
     """Check credentials, counting failures per account and locking after too many."""
     now = now or utcnow()
     cfg = current_app.config
@@ -204,7 +203,7 @@ def change_password(user: User, current: str, new: str) -> None:
     set_password(user, new)
 
 
-def request_password_reset(session: Session, email: str) -> None:
+def request_password_reset(session: DbSession, email: str) -> None:
     """Email a reset link (24 hours) if an active account exists; say nothing either way."""
     user = find_user_by_email(session, email)
     if user is None or not user.is_active or not user.has_password:
@@ -220,7 +219,7 @@ def request_password_reset(session: Session, email: str) -> None:
     )
 
 
-def reset_password(session: Session, raw_token: str, password: str) -> User:
+def reset_password(session: DbSession, raw_token: str, password: str) -> User:
     """Use a reset link to set a new password."""
     token = find_token(session, raw_token, (TokenPurpose.RESET,))
     set_password(token.user, password)
@@ -228,7 +227,7 @@ def reset_password(session: Session, raw_token: str, password: str) -> User:
     return token.user
 
 
-def accept_welcome(session: Session, raw_token: str, password: str, name: str | None = None) -> User:
+def accept_welcome(session: DbSession, raw_token: str, password: str, name: str | None = None) -> User:
     """Use an invitation or set-password link: choose a password and activate the account."""
     token = find_token(session, raw_token, WELCOME_PURPOSES)
     user = token.user
@@ -262,7 +261,7 @@ def colleagues_of(user: User) -> Select[tuple[User]]:
 
 
 def create_user_for_operator(
-    session: Session, *, email: str, role: str, school_urn: str | None, employer_ref: str | None,
+    session: DbSession, *, email: str, role: str, school_urn: str | None, employer_ref: str | None,
     student_ref: str | None, hub_name: str | None, name: str, password: str | None,
 ) -> tuple[User, str | None]:
     """Create any kind of account from the command line; returns it and a set-password link (or None)."""

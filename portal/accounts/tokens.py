@@ -7,10 +7,9 @@ import hashlib
 import secrets
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from portal.accounts.models import TokenPurpose, User, UserToken
-from portal.db import utcnow
+from portal.db import DbSession, utcnow
 
 
 class TokenInvalid(Exception):
@@ -23,7 +22,7 @@ def digest(token: str) -> str:
 
 
 def issue_token(
-    session: Session,
+    session: DbSession,
     user: User,
     purpose: str,
     lifetime: dt.timedelta,
@@ -49,7 +48,7 @@ def issue_token(
     return raw
 
 
-def find_token(session: Session, raw: str, purposes: tuple[str, ...]) -> UserToken:
+def find_token(session: DbSession, raw: str, purposes: tuple[str, ...]) -> UserToken:
     """Return the live token for this link or raise TokenInvalid saying why it can't be used."""
     token = session.scalars(select(UserToken).where(UserToken.token_hash == digest(raw))).first()
     if token is None or token.purpose not in purposes:
@@ -61,7 +60,7 @@ def find_token(session: Session, raw: str, purposes: tuple[str, ...]) -> UserTok
     return token
 
 
-def redeem_token(session: Session, token: UserToken) -> None:
+def redeem_token(session: DbSession, token: UserToken) -> None:
     """Mark the token used, atomically, so that two submissions can't both use it."""
     result = session.execute(
         update(UserToken)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 
 from portal.access import ANY_ROLE, allow, public
@@ -96,7 +104,7 @@ def register_school() -> Any:
         try:
             user = services.register_school(
                 db.session, urn=form.urn.data, name=form.name.data, school_type=form.school_type.data,
-                postcode=form.postcode.data, person_name=form.person_name.data,
+                postcode=form.postcode.data or "", person_name=form.person_name.data,
                 email=form.email.data, password=form.password.data,
             )
         except AccountError as error:
@@ -117,7 +125,7 @@ def register_employer() -> Any:
     if form.validate_on_submit():
         try:
             user = services.register_employer(
-                db.session, name=form.name.data, sector=form.sector.data, postcode=form.postcode.data,
+                db.session, name=form.name.data, sector=form.sector.data, postcode=form.postcode.data or "",
                 person_name=form.person_name.data, email=form.email.data, password=form.password.data,
             )
         except AccountError as error:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask_login import current_user
-from sqlalchemy.orm import Session
 
 from portal.core.models import AuditEvent
+from portal.db import DbSession
 
 
 def record(
-    session: Session,
+    session: DbSession,
     action: str,
     object_type: str,
     object_id: int | None,

@@ -23,17 +23,15 @@ class MultiCheckboxField(SelectMultipleField):
 class PostcodeField(StringField):
     """A UK postcode, normalised to 'SW1A 1AA' form; invalid text is a form error."""
 
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        """Keep what was typed (to show it back) and store the normalised form when valid."""
-        super().process_formdata(valuelist)
-        self.raw_postcode = self.data or ""
+    data: str | None
 
     def pre_validate(self, form: Any) -> None:
         """Normalise, or explain what is wrong."""
-        if not (self.data or "").strip():
+        text = self.data or ""
+        if not text.strip():
             return  # DataRequired / Optional decide
         try:
-            self.data = normalise_postcode(self.data)
+            self.data = normalise_postcode(text)
         except InvalidPostcode as exc:
             raise ValidationError("Enter a real postcode, like SW1A 1AA") from exc
 

@@ -8,10 +8,10 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """An email the portal sends: stored first, delivered after commit, retried with back-off."""
 
     __tablename__ = "outbox_messages"
@@ -32,7 +32,7 @@ class OutboxMessage(db.Model):
     )
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who saw or changed which sensitive record, and when; rows are only ever added."""
 
     __tablename__ = "audit_events"

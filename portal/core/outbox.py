@@ -9,10 +9,9 @@ from email.message import EmailMessage
 
 from flask import current_app
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
 
 from portal.core.models import OutboxMessage
-from portal.db import utcnow
+from portal.db import DbSession, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +19,7 @@ MAX_ATTEMPTS = 8
 
 
 def queue_email(
-    session: Session,
+    session: DbSession,
     recipient: str,
     subject: str,
     body: str,
@@ -67,7 +66,7 @@ def _send(message: OutboxMessage) -> None:
         smtp.send_message(email)
 
 
-def deliver_pending(session: Session, now: dt.datetime | None = None, limit: int = 200) -> dict[str, int]:
+def deliver_pending(session: DbSession, now: dt.datetime | None = None, limit: int = 200) -> dict[str, int]:
     """Try every due, unsent message once; record failures for retry. The caller commits."""
     if not smtp_configured():
         return {"sent": 0, "failed": 0}

@@ -11,7 +11,7 @@ class Coded(enum.StrEnum):
 
     label: str
 
-    def __new__(cls, code: str, label: str) -> Self:
+    def __new__(cls, code: str, label: str = "") -> Self:
         """Create a member whose value is the code and which carries its label."""
         member = str.__new__(cls, code)
         member._value_ = code

@@ -7,10 +7,18 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from portal.core.forms import DateInputField, MultiCheckboxField, lower_filter, strip_filter
-from portal.core.vocab import YEAR_GROUPS, AccessFeature, SendStatus, Sector, year_group_label
+from portal.core.vocab import YEAR_GROUPS, AccessFeature, Sector, SendStatus, year_group_label
 from portal.organisations.upn import UPN_PATTERN
 
 

@@ -6,11 +6,19 @@ from dataclasses import dataclass
 from typing import IO
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
-from portal.core.csvimport import Cells, ImportFailed, ImportReport, RowError, guard_errors, open_text, read_csv
+from portal.core.csvimport import (
+    Cells,
+    ImportFailed,
+    ImportReport,
+    RowError,
+    guard_errors,
+    open_text,
+    read_csv,
+)
 from portal.core.vocab import Role, SchoolType
+from portal.db import DbSession
 from portal.organisations.models import Hub, School
 
 OWN_COLUMNS = ("urn", "name", "school_type", "postcode")
@@ -114,7 +122,7 @@ def _in_chunks(values: list[str]) -> list[list[str]]:
 
 
 def import_schools(
-    session: Session, source: IO[bytes] | IO[str] | str | bytes, *,
+    session: DbSession, source: IO[bytes] | IO[str] | str | bytes, *,
     hub_name: str | None = None, inviter: User | None = None, dry_run: bool = False,
 ) -> ImportReport:
     """Validate every row, then create or update schools by URN; raises ImportFailed, writing nothing."""

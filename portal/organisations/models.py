@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.core.vocab import DisadvantageBasis, SchoolType, SendStatus, VettingStatus
+from portal.core.vocab import (
+    DisabilityConfident,
+    DisadvantageBasis,
+    SchoolType,
+    SendStatus,
+    VettingStatus,
+)
 from portal.db import utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 
-class Hub(db.Model):
+class Hub(Model):
     """A careers hub or local authority that supports a group of schools."""
 
     __tablename__ = "hubs"
@@ -22,7 +28,7 @@ class Hub(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class School(db.Model):
+class School(Model):
     """A school or college, identified by its URN from the national register."""
 
     __tablename__ = "schools"
@@ -32,6 +38,10 @@ class School(db.Model):
     name: Mapped[str] = mapped_column(String(200), index=True)
     school_type: Mapped[str] = mapped_column(String(30))
     postcode: Mapped[str] = mapped_column(String(8))
+    # Geocoded from the postcode (WGS84); approximate when only the district's centroid was known.
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    location_approximate: Mapped[bool] = mapped_column(default=False, server_default=false())
     hub_id: Mapped[int | None] = mapped_column(ForeignKey("hubs.id", ondelete="SET NULL"), index=True)
     # Which set of students the school's "disadvantaged" flag means (they differ; see PRODUCT.md).
     disadvantage_basis: Mapped[str] = mapped_column(
@@ -47,7 +57,7 @@ class School(db.Model):
         return SchoolType(self.school_type).label
 
 
-class Employer(db.Model):
+class Employer(Model):
     """An organisation that offers encounters and workplace experiences."""
 
     __tablename__ = "employers"
@@ -56,7 +66,22 @@ class Employer(db.Model):
     ref: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     sector: Mapped[str] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(String(300))
     postcode: Mapped[str] = mapped_column(String(8))
+    # Geocoded from the postcode (WGS84); approximate when only the district's centroid was known.
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    location_approximate: Mapped[bool] = mapped_column(default=False, server_default=false())
+    safeguarding_lead_name: Mapped[str | None] = mapped_column(String(120))
+    safeguarding_lead_email: Mapped[str | None] = mapped_column(String(254))
+    safeguarding_lead_phone: Mapped[str | None] = mapped_column(String(30))
+    # Employer's liability insurance: schools check it is valid on every day of a placement.
+    insurer: Mapped[str | None] = mapped_column(String(200))
+    insurance_expiry: Mapped[dt.date | None]
+    disability_confident: Mapped[str] = mapped_column(
+        String(20), default=DisabilityConfident.NONE.value, server_default=DisabilityConfident.NONE.value
+    )
+    autism_trained_staff: Mapped[bool] = mapped_column(default=False, server_default=false())
     vetting_status: Mapped[str] = mapped_column(String(20), default=VettingStatus.PENDING.value)
     vetted_at: Mapped[dt.datetime | None]
     vetted_by_id: Mapped[int | None] = mapped_column(
@@ -69,8 +94,12 @@ class Employer(db.Model):
         """Whether a hub has vetted the employer."""
         return self.vetting_status == VettingStatus.VETTED.value
 
+    def insurance_valid_on(self, day: dt.date) -> bool:
+        """Whether the employer's liability insurance covers the given day."""
+        return self.insurance_expiry is not None and day <= self.insurance_expiry
 
-class Student(db.Model):
+
+class Student(Model):
     """A student on a school's roster; holds special category data (see the data rules)."""
 
     __tablename__ = "students"
@@ -127,7 +156,7 @@ class Student(db.Model):
         return SendStatus(self.send_status).label
 
 
-class StudentNeed(db.Model):
+class StudentNeed(Model):
     """An access need of a student (special category data: it reveals a disability)."""
 
     __tablename__ = "student_needs"
@@ -138,7 +167,7 @@ class StudentNeed(db.Model):
     need: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
-class StudentInterest(db.Model):
+class StudentInterest(Model):
     """A sector the student is interested in (used to rank matches)."""
 
     __tablename__ = "student_interests"

@@ -6,12 +6,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
 from portal.core import audit
 from portal.core.vocab import VettingStatus
-from portal.db import utcnow
+from portal.db import DbSession, utcnow
 from portal.organisations.models import Employer, School, Student, StudentInterest, StudentNeed
 
 
@@ -42,7 +41,7 @@ class StudentDetails:
     interests: list[str] = field(default_factory=list)
 
 
-def _check_unique_ref(session: Session, school: School, ref: str, student_id: int | None) -> None:
+def _check_unique_ref(session: DbSession, school: School, ref: str, student_id: int | None) -> None:
     """A student reference is unique within its school."""
     clash = session.scalars(
         select(Student.id).where(Student.school_id == school.id, Student.student_ref == ref)
@@ -71,7 +70,7 @@ def apply_details(student: Student, details: StudentDetails) -> None:
         student.interests = [StudentInterest(sector=code) for code in wanted_interests]
 
 
-def add_student(session: Session, school: School, details: StudentDetails) -> Student:
+def add_student(session: DbSession, school: School, details: StudentDetails) -> Student:
     """Add a student to the school's roster."""
     _check_unique_ref(session, school, details.student_ref, None)
     student = Student(school_id=school.id)
@@ -83,20 +82,20 @@ def add_student(session: Session, school: School, details: StudentDetails) -> St
     return student
 
 
-def update_student(session: Session, student: Student, details: StudentDetails) -> None:
+def update_student(session: DbSession, student: Student, details: StudentDetails) -> None:
     """Change a student's details."""
     _check_unique_ref(session, student.school, details.student_ref, student.id)
     apply_details(student, details)
     audit.record(session, "student_updated", "student", student.id, school_id=student.school_id)
 
 
-def record_special_category_view(session: Session, student: Student, what: str = "send_and_needs") -> None:
+def record_special_category_view(session: DbSession, student: Student, what: str = "send_and_needs") -> None:
     """Audit a member of staff seeing a student's SEND status, needs or disadvantage."""
     audit.record(session, "viewed_special_category", "student", student.id,
                  school_id=student.school_id, detail=what)
 
 
-def vet_employer(session: Session, coordinator: User, employer: Employer, status: VettingStatus) -> bool:
+def vet_employer(session: DbSession, coordinator: User, employer: Employer, status: VettingStatus) -> bool:
     """Set an employer's vetting status; returns False when it already had that status."""
     if employer.vetting_status == status.value:
         return False

@@ -16,7 +16,12 @@ from portal.core.models import AuditEvent
 from portal.core.vocab import Role, VettingStatus
 from portal.extensions import db
 from portal.organisations import services
-from portal.organisations.forms import ConfirmForm, StudentFilterForm, StudentForm, StudentSignInForm
+from portal.organisations.forms import (
+    ConfirmForm,
+    StudentFilterForm,
+    StudentForm,
+    StudentSignInForm,
+)
 from portal.organisations.models import Employer, School, Student
 
 bp = Blueprint("organisations", __name__)
@@ -29,6 +34,7 @@ def _page_number() -> int:
 
 def _details_from(form: StudentForm) -> services.StudentDetails:
     """Turn a valid student form into the service's details."""
+    assert form.date_of_birth.data is not None  # noqa: S101 - InputRequired has passed
     return services.StudentDetails(
         student_ref=form.student_ref.data, first_name=form.first_name.data, last_name=form.last_name.data,
         year_group=form.year_group.data, date_of_birth=form.date_of_birth.data,
@@ -202,7 +208,7 @@ def hub_schools() -> Any:
     """Schools in the coordinator's hub."""
     page = db.paginate(access.schools_of(current_user).order_by(School.name),
                        page=_page_number(), per_page=50, error_out=False)
-    students = dict(db.session.execute(
+    students: dict[int, int] = dict(db.session.execute(  # type: ignore[arg-type]
         select(Student.school_id, func.count())
         .where(Student.school_id.in_([school.id for school in page.items]), Student.left_on.is_(None))
         .group_by(Student.school_id)
@@ -232,7 +238,7 @@ def hub_vet_employer(employer_id: int) -> Any:
     if employer is None or not access.can_vet_employers(current_user):
         abort(404)
     try:
-        status = VettingStatus(request.form.get("status", ""))
+        status = VettingStatus.parse(request.form.get("status", ""))
     except ValueError:
         abort(400)
     if not form.validate_on_submit():
