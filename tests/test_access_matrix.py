@@ -40,6 +40,8 @@ EXPECTED: dict[str, Any] = {
     "organisations.student_edit": {S},
     "organisations.student_sign_in": {S},
     "organisations.audit_log": {S},
+    "organisations.roster_import": {S},
+    "organisations.roster_leavers": {S},
     "organisations.my_record": {ST},
     "organisations.employer_home": {E},
     "organisations.hub_schools": {H},

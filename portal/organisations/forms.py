@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import EmailField, RadioField, SelectField, StringField
 from wtforms.validators import (
     DataRequired,
@@ -101,3 +102,19 @@ class StudentFilterForm(FlaskForm):
         "Year group", choices=[("", "All year groups")] + [(str(y), year_group_label(y)) for y in YEAR_GROUPS],
         validators=[Optional()],
     )
+
+
+class RosterUploadForm(FlaskForm):
+    """A roster CSV exported from the school's MIS."""
+
+    file = FileField(
+        "Roster file (CSV)",
+        validators=[FileRequired("Choose a CSV file to upload"), FileAllowed(["csv", "txt"], "The file must be a CSV file")],
+        description="One row per student. The columns are listed above.",
+    )
+
+
+class LeaversForm(FlaskForm):
+    """Students missing from an import whom staff confirm have left."""
+
+    student_ids = MultiCheckboxField("Students who have left", coerce=int, validators=[Optional()])

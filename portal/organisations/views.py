@@ -12,19 +12,25 @@ from portal import access
 from portal.access import allow
 from portal.accounts.models import User
 from portal.accounts.services import AccountError, issue_student_sign_in
+from portal.core.csvimport import MAX_ERRORS_SHOWN, ImportFailed
 from portal.core.models import AuditEvent
 from portal.core.vocab import Role, VettingStatus
+from portal.db import utcnow
 from portal.extensions import db
 from portal.organisations import services
 from portal.organisations.forms import (
     ConfirmForm,
+    LeaversForm,
+    RosterUploadForm,
     StudentFilterForm,
     StudentForm,
     StudentSignInForm,
 )
 from portal.organisations.models import Employer, School, Student
+from portal.organisations.roster_import import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_students, mark_left
 
 bp = Blueprint("organisations", __name__)
+ROSTER_COLUMNS = [(c, True) for c in REQUIRED_COLUMNS] + [(c, False) for c in OPTIONAL_COLUMNS]
 
 
 def _page_number() -> int:
@@ -162,6 +168,40 @@ def student_sign_in(student_id: int) -> Any:
             db.session.commit()
             return render_template("organisations/student_sign_in_done.html", student=student, link=link)
     return render_template("organisations/student_sign_in.html", form=form, student=student), (400 if form.errors else 200)
+
+
+@bp.route("/students/import", methods=["GET", "POST"])
+@allow(Role.SCHOOL)
+def roster_import() -> Any:
+    """Upload the roster from the MIS: errors by line and column, or the result and who is missing."""
+    form = RosterUploadForm()
+    if form.validate_on_submit():
+        try:
+            report = import_students(db.session, current_user.school, form.file.data.stream)
+        except ImportFailed as failure:
+            db.session.rollback()
+            return render_template("organisations/roster_import.html", form=form, columns=ROSTER_COLUMNS,
+                                   errors=failure.errors[:MAX_ERRORS_SHOWN], error_count=len(failure.errors)), 400
+        db.session.commit()
+        leavers = LeaversForm()
+        leavers.student_ids.choices = [(s.id, f"{s.last_name}, {s.first_name} ({s.student_ref}, Year {s.year_group})") for s in report.missing]
+        return render_template("organisations/roster_import_done.html", report=report, leavers=leavers)
+    return render_template("organisations/roster_import.html", form=form, columns=ROSTER_COLUMNS,
+                           errors=None), (400 if form.errors else 200)
+
+
+@bp.route("/students/leavers", methods=["POST"])
+@allow(Role.SCHOOL)
+def roster_leavers() -> Any:
+    """Mark students missing from an import as having left (kept for destinations, not deleted)."""
+    form = LeaversForm()
+    form.student_ids.choices = [(int(v), v) for v in request.form.getlist("student_ids") if v.isdigit()]
+    if not form.validate_on_submit():
+        abort(400)
+    count = mark_left(db.session, current_user.school, form.student_ids.data or [], utcnow().date())
+    db.session.commit()
+    flash(f"{count} student{'s' if count != 1 else ''} marked as left." if count else "Nobody was marked as left.", "success")
+    return redirect(url_for("organisations.student_list"))
 
 
 @bp.route("/audit")
