@@ -180,3 +180,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(seed_demo_command)
+    from portal.geo.cli import geo_cli
+
+    app.cli.add_command(geo_cli)

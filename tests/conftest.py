@@ -18,6 +18,8 @@ from sqlalchemy import create_engine, text
 from portal import create_app
 from portal.accounts import passwords
 from portal.extensions import db
+from portal.geo import ensure_lookup
+from tests.geo.helpers import shared_lookup_path
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "").strip()
 
@@ -60,6 +62,7 @@ def make_test_config(database_url: str, instance: Path, **overrides: Any) -> dic
         "RATELIMIT_ENABLED": False,
         "BASE_URL": "http://portal.test",
         "SERVER_NAME": None,
+        "GEO_LOOKUP_PATH": str(shared_lookup_path()),  # built once per machine, not per run
     }
     config.update(overrides)
     return config
@@ -85,6 +88,7 @@ def app(database_url: str, instance_path: Path) -> Iterator[Flask]:
     """The application, with the schema built by running every migration."""
     from flask_migrate import upgrade
 
+    ensure_lookup(shared_lookup_path())
     application = create_app(make_test_config(database_url, instance_path))
     application.test_client_class = IsolatedClient
     application.instance_path = str(instance_path)

@@ -7,10 +7,13 @@ with ``pcd`` in the 7-character ONS format ("B1  1BB", "SW1A1AA"). The package's
 imports pandas, which it does not declare, so the files are read here with brotli and msgpack.
 
 Grid references are British National Grid (EPSG:27700) except in Northern Ireland (BT), where the
-ONSPD gives Irish Grid references (EPSG:29903). Both are converted to WGS84 with pyproj.
-Channel Islands and Isle of Man postcodes are listed without any grid reference, as are some
-terminated or very new postcodes; those rows are not stored (they fall back to their district's
-centroid when the district has one).
+ONSPD gives Irish Grid references (EPSG:29903). Both are converted to WGS84 with pyproj, offline
+(PROJ's Helmert transformations, accurate to about 2 m; the ONSPD itself is to the nearest metre).
+The directory includes terminated postcodes (the package drops the termination date, so they
+cannot be told apart; they keep their last location, which is what an old address needs).
+Channel Islands and Isle of Man postcodes are listed without any grid reference, as are about
+11,000 others with no recorded position (often large-user or non-geographic codes); those rows
+are not stored, and such postcodes fall back to their district's centroid when it has one.
 
 pyproj, brotli and msgpack are imported only inside the build, so importing this module is cheap.
 """
@@ -197,7 +200,9 @@ def _read_source_file(file: Path) -> tuple[Sequence[Any], Sequence[Any], Sequenc
         data = payload["data"]
         columns = (data["pcd"], data["oseast1m"], data["osnrth1m"])
     except (brotli.error, ValueError, KeyError, TypeError) as exc:
-        raise SourceDataError(f"{file}: not a postcode file in the expected layout ({exc!r})") from exc
+        raise SourceDataError(
+            f"{file}: not a postcode file in the expected layout ({exc!r})"
+        ) from exc
     pcds, eastings, northings = columns
     if not len(pcds) == len(eastings) == len(northings):
         raise SourceDataError(f"{file}: columns pcd, oseast1m and osnrth1m differ in length")
@@ -208,7 +213,9 @@ def _read_source_file(file: Path) -> tuple[Sequence[Any], Sequence[Any], Sequenc
     return pcds, eastings, northings
 
 
-def _to_wgs84(crs: str, east: array[float], north: array[float]) -> tuple[array[float], array[float]]:
+def _to_wgs84(
+    crs: str, east: array[float], north: array[float]
+) -> tuple[array[float], array[float]]:
     """Convert whole arrays of grid references to (latitudes, longitudes) in one call."""
     if not east:
         return array("d"), array("d")
@@ -270,7 +277,7 @@ def _build(path: Path, source_dir: Path | None) -> BuildReport:
     with _gc_paused():
         british, irish, counts, listed_districts = _read_source(files)
         logger.debug("Read %d rows in %.1f s", counts["rows"], time.perf_counter() - started)
-        rows, sums = _convert(british, irish)
+        rows, sums, counts["unconvertible"] = _convert(british, irish)
         del british, irish
         rows.sort()
         logger.debug("Converted to WGS84 and sorted at %.1f s", time.perf_counter() - started)
@@ -292,6 +299,7 @@ def _build(path: Path, source_dir: Path | None) -> BuildReport:
         "postcodes": str(len(rows)),
         "districts": str(len(sums)),
         "irish_grid": str(counts["irish_grid"]),
+        "rows_read": str(counts["rows"]),
     }
     _write_atomically(path, rows, district_rows, meta)
     logger.debug("Wrote %s at %.1f s", path, time.perf_counter() - started)
@@ -371,17 +379,27 @@ def _read_source(files: list[Path]) -> tuple[_Batch, _Batch, Counter[str], set[s
 
 def _convert(
     british: _Batch, irish: _Batch
-) -> tuple[list[tuple[str, int, int]], dict[str, tuple[float, float, int]]]:
-    """Convert both batches to WGS84; return rows (key, lat, lon scaled) and district centroids."""
+) -> tuple[list[tuple[str, int, int]], dict[str, tuple[float, float, int]], int]:
+    """Convert both batches to WGS84.
+
+    Return the rows (compact postcode, scaled latitude, scaled longitude), the per-district sums
+    (latitude, longitude, count) and how many points PROJ could not convert.
+    """
     rows: list[tuple[str, int, int]] = []
     sums: dict[str, tuple[float, float, int]] = {}
+    unconvertible = 0
     scale = float(COORD_SCALE)
     for crs, batch in ((BRITISH_NATIONAL_GRID, british), (IRISH_GRID, irish)):
         latitudes, longitudes = _to_wgs84(crs, batch.east, batch.north)
         keys, districts = batch.keys, batch.districts
-        finite = list(map(operator.and_, map(math.isfinite, latitudes), map(math.isfinite, longitudes)))
+        finite = list(
+            map(operator.and_, map(math.isfinite, latitudes), map(math.isfinite, longitudes))
+        )
         if not all(finite):  # PROJ returns inf for points it cannot convert
-            logger.warning("%d grid references in %s could not be converted", finite.count(False), crs)
+            unconvertible += finite.count(False)
+            logger.warning(
+                "%d grid references in %s could not be converted", finite.count(False), crs
+            )
             keys = list(compress(keys, finite))
             districts = list(compress(districts, finite))
             latitudes = array("d", compress(latitudes, finite))
@@ -401,7 +419,7 @@ def _convert(
                 old_lat, old_lon, old_n = sums[district]
                 lat_sum, lon_sum, n = lat_sum + old_lat, lon_sum + old_lon, n + old_n
             sums[district] = (lat_sum, lon_sum, n)
-    return rows, sums
+    return rows, sums, unconvertible
 
 
 def _valid_inward(inward: str) -> bool:
