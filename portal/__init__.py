@@ -76,6 +76,7 @@ def _configure_engine(engine: Engine) -> None:
 def _register_models() -> None:
     """Import every model module so the metadata is complete (migrations, tests)."""
     import portal.accounts.models
+    import portal.bookings.models
     import portal.core.models
     import portal.offers.models
     import portal.organisations.models  # noqa: F401
@@ -88,7 +89,12 @@ def _register_blueprints(app: Flask) -> None:
     from portal.offers.views import bp as offers_bp
     from portal.organisations.views import bp as organisations_bp
 
+    from portal.bookings.views import bp as bookings_bp
+    from portal.matching.views import bp as matching_bp
+
     app.register_blueprint(core_bp)
+    app.register_blueprint(bookings_bp)
+    app.register_blueprint(matching_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(organisations_bp)
     app.register_blueprint(offers_bp)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, current_app, request
+from flask import abort, current_app, g, jsonify, request
 from flask_login import current_user
 from sqlalchemy import Select, select
 
@@ -146,3 +146,78 @@ def get_owned_or_404(model: type[Any], object_id: int, permitted: Callable[[Any,
 def can_manage_school_student(user: Any, student: Any) -> bool:
     """Only staff of the student's school may open or change the roster entry."""
     return can_manage_school(user, student.school_id)
+
+
+def can_manage_school_booking(user: Any, booking: Any) -> bool:
+    """A booking belongs to the school of its student."""
+    return can_manage_school(user, booking.school_id)
+
+
+def can_manage_employer_booking(user: Any, booking: Any) -> bool:
+    """A booking is on one of the employer's sessions."""
+    return can_manage_employer(user, booking.employer_id)
+
+
+# --- the JSON API: bearer tokens, never cookies --------------------------------------------
+
+
+def _api_refusal(status: int, code: str, message: str) -> Any:
+    """A JSON error for an API request that may not go on (401 also says how to authenticate)."""
+    response = jsonify({"code": code, "message": message, "details": {}})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def bearer_token() -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None when there is none."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def api_allow(*roles: Role) -> Callable[[F], F]:
+    """Open an API view to bearer-token users of the given roles: 401 without a live token, 403 for another role.
+
+    The user is put in flask.g.api_user; the session cookie is never consulted. The token's
+    last-used time is committed before the view runs, so a refused or failed request still records it.
+    """
+    allowed = frozenset(roles)
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            from portal.accounts.tokens import api_user_for
+
+            raw = bearer_token()
+            user = api_user_for(db.session, raw) if raw else None
+            if user is None:
+                db.session.rollback()
+                return _api_refusal(401, "unauthorized", "Send a live API token: Authorization: Bearer <token>")
+            db.session.commit()  # last_used_at
+            if user.role not in allowed:
+                return _api_refusal(403, "forbidden", "Your role may not use this endpoint")
+            g.api_user = user
+            return view(*args, **kwargs)
+
+        setattr(guarded, ACCESS_ATTRIBUTE, allowed)
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def api_user() -> Any:
+    """The user an API request was authenticated as (set by @api_allow)."""
+    return g.api_user
+
+
+def bookings_of(user: Any) -> Select[Any]:
+    """Bookings the user may list: their school's students', or those on their employer's sessions."""
+    from portal.bookings.models import Booking
+
+    if is_role(user, Role.SCHOOL):
+        return select(Booking).where(Booking.school_id == user.school_id)
+    if is_role(user, Role.EMPLOYER):
+        return select(Booking).where(Booking.employer_id == user.employer_id)
+    return select(Booking).where(Booking.id.is_(None))

@@ -9,8 +9,31 @@ from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.accounts.passwords import hash_password
-from portal.core.vocab import AccessFeature, Role, SchoolType, Sector, SendStatus, VettingStatus
+from portal.core.dates import local_to_utc
+from portal.core.vocab import (
+    AccessFeature,
+    ActivityType,
+    DeliveryMode,
+    DisabilityConfident,
+    OfferStatus,
+    Role,
+    SchoolType,
+    Sector,
+    SendStatus,
+    VettingStatus,
+)
 from portal.db import DbSession, utcnow
+from portal.offers.geography import locate, place
+from portal.offers.models import Offer, Supervisor
+from portal.offers.services import (
+    OfferDetails,
+    SessionDetails,
+    add_session,
+    change_status,
+    create_offer,
+    locate_employer,
+    update_offer,
+)
 from portal.organisations.models import Employer, Hub, School, Student
 from portal.organisations.services import StudentDetails, apply_details
 
@@ -70,6 +93,186 @@ def _upsert_user(session: DbSession, email: str, name: str, role: Role, **links:
     return user
 
 
+# ref -> (address, safeguarding lead, Disability Confident level, staff trained in autism awareness,
+#         supervisors as (name, job title))
+EMPLOYER_PROFILES: dict[str, tuple[str, str, DisabilityConfident, bool, list[tuple[str, str]]]] = {
+    "mrfh-nhs": ("Oxford Road, Manchester", "Dr Helen Price", DisabilityConfident.LEADER, True,
+                 [("Grace Adeyemi", "Ward sister"), ("Tom Brennan", "Education facilitator")]),
+    "bbc-north": ("Dock House, MediaCityUK, Salford", "Rachel Kaur", DisabilityConfident.EMPLOYER, True,
+                  [("Owen Fletcher", "Studio manager")]),
+    "kier-build": ("Ancoats Works, Manchester", "Gary Holt", DisabilityConfident.COMMITTED, False,
+                   [("Mick Rafferty", "Site manager"), ("Sana Iqbal", "Graduate engineer")]),
+    "auto-trader": ("1 Quay Street, Manchester", "Laura Chen", DisabilityConfident.EMPLOYER, True,
+                    [("Ben Whitworth", "Software engineer")]),
+    "gm-fire": ("Manchester Central Fire Station, London Road", "Station Manager Paul Reid",
+                DisabilityConfident.LEADER, True, [("Kerry Lomax", "Community safety advocate")]),
+    "bruntwood-law": ("3 Hardman Street, Spinningfields", "Anita Desai", DisabilityConfident.COMMITTED, False,
+                      [("James Hale", "Trainee solicitor")]),
+    "co-op-bank": ("1 Balloon Street, Manchester", "Chris Ogunleye", DisabilityConfident.LEADER, True,
+                   [("Hannah Byrne", "Early careers lead")]),
+    "midland-hotel": ("Peter Street, Manchester", "Marco Rossi", DisabilityConfident.COMMITTED, False,
+                      [("Alice Moran", "Head chef"), ("Dean Foster", "Front of house manager")]),
+    "chester-zoo": ("Hulme Hall Lane Stables, Old Trafford", "Jenny Marsh", DisabilityConfident.NONE, True,
+                    [("Pete Lowe", "Senior animal keeper")]),
+    "trafford-eng": ("Trafford Park Road, Trafford Park", "Steve Naylor", DisabilityConfident.EMPLOYER, False,
+                     [("Lisa Grant", "Apprenticeship manager")]),
+    "arndale-retail": ("Manchester Arndale, Market Street", "Fatima Noor", DisabilityConfident.COMMITTED, True,
+                       [("Ryan Moss", "Store manager")]),
+    "uom-labs": ("Oxford Road Research Labs, Manchester", "Prof. Ian Walsh", DisabilityConfident.EMPLOYER, True,
+                 [("Dr Mei Lin", "Research technician")]),
+    "metrolink-ops": ("Cornbrook Depot, Manchester", "Karen Doyle", DisabilityConfident.EMPLOYER, False,
+                      [("Jordan Price", "Tram operations supervisor")]),
+    "salford-care": ("Langworthy Road, Salford", "Beverley Shaw", DisabilityConfident.LEADER, True,
+                     [("Amina Yusuf", "Care team leader")]),
+    "etihad-sport": ("Etihad Campus, Manchester", "Lee Barnes", DisabilityConfident.COMMITTED, False,
+                     [("Zoe Kirk", "Community coach")]),
+}
+
+# (employer ref, title, activity, mode, year groups, extra sectors, features {code: note}, description)
+DEMO_OFFERS: list[tuple[str, str, ActivityType, DeliveryMode, list[int], list[Sector], dict[AccessFeature, str], str]] = [
+    ("mrfh-nhs", "Hospital careers insight day", ActivityType.WORKPLACE_VISIT, DeliveryMode.ON_SITE, [10, 11, 12],
+     [Sector.SOCIAL_CARE], {AccessFeature.STEP_FREE_ACCESS: "Lifts to every floor", AccessFeature.ACCESSIBLE_TOILET: "",
+                            AccessFeature.QUIET_SPACE: "Chapel quiet room on the ground floor",
+                            AccessFeature.NEAR_PUBLIC_TRANSPORT: "Bus stops outside on Oxford Road"},
+     "Meet nurses, radiographers, porters and pharmacists, and try clinical skills in the simulation suite."),
+    ("mrfh-nhs", "Talk: 350 jobs in the NHS", ActivityType.CAREERS_TALK, DeliveryMode.IN_SCHOOL, [7, 8, 9],
+     [], {AccessFeature.EASY_READ_MATERIALS: "Picture cards of each job", AccessFeature.BSL_MAKATON: "Ask two weeks ahead"},
+     "A lively assembly-style talk on the range of NHS careers, with time for questions."),
+    ("bbc-north", "Behind the scenes at MediaCity", ActivityType.WORKPLACE_VISIT, DeliveryMode.ON_SITE, [9, 10, 11],
+     [Sector.COMPUTING_TECHNOLOGY], {AccessFeature.STEP_FREE_ACCESS: "", AccessFeature.SENSORY_FRIENDLY: "Studio lights dimmed on request",
+                                     AccessFeature.NEAR_PUBLIC_TRANSPORT: "MediaCityUK tram stop"},
+     "Tour the studios, sit in a gallery during a live recording and make a two-minute news package."),
+    ("bbc-north", "Virtual newsroom challenge", ActivityType.VIRTUAL_ENCOUNTER, DeliveryMode.VIRTUAL, [10, 11, 12, 13],
+     [], {AccessFeature.REMOTE_OPTION: "", AccessFeature.FLEXIBLE_HOURS: "Join for part of the session"},
+     "Work to a real deadline with our journalists over video call and pitch your story."),
+    ("kier-build", "Site safety and trades taster", ActivityType.WORKPLACE_VISIT, DeliveryMode.ON_SITE, [10, 11],
+     [Sector.ENGINEERING_MAINTENANCE], {AccessFeature.SUPPORTING_ADULT_WELCOME: "", AccessFeature.EASY_READ_MATERIALS: "Illustrated site induction"},
+     "Put on the kit, walk a live site with our site manager and try bricklaying and surveying."),
+    ("kier-build", "Mock interviews with construction managers", ActivityType.MOCK_INTERVIEW, DeliveryMode.IN_SCHOOL, [11, 12, 13],
+     [], {AccessFeature.QUIET_SPACE: "", AccessFeature.FLEXIBLE_HOURS: ""},
+     "Fifteen-minute interviews for apprenticeship roles, with written feedback for every student."),
+    ("auto-trader", "Code a website in a day", ActivityType.WORK_EXPERIENCE, DeliveryMode.ON_SITE, [10, 11, 12],
+     [], {AccessFeature.AUTISM_AWARE_STAFF: "", AccessFeature.QUIET_SPACE: "Quiet pod booked for the day",
+          AccessFeature.STEP_FREE_ACCESS: "", AccessFeature.NEAR_PUBLIC_TRANSPORT: "Five minutes from Deansgate"},
+     "Pair with a developer, build and publish a small website, and present it to the team."),
+    ("gm-fire", "Fire station open day", ActivityType.WORKPLACE_VISIT, DeliveryMode.ON_SITE, [8, 9, 10],
+     [Sector.GOVERNMENT], {AccessFeature.STEP_FREE_ACCESS: "", AccessFeature.ACCESSIBLE_TOILET: "",
+                           AccessFeature.SENSORY_FRIENDLY: "Sirens and alarms only with warning"},
+     "See the engines and kit, meet firefighters and control room staff, and learn about the recruitment tests."),
+    ("gm-fire", "Community safety talk", ActivityType.CAREERS_TALK, DeliveryMode.IN_SCHOOL, [7, 8],
+     [], {AccessFeature.BSL_MAKATON: "", AccessFeature.EASY_READ_MATERIALS: ""},
+     "What firefighters really do, how to stay safe, and the many roles behind the front line."),
+    ("bruntwood-law", "A day in a law firm", ActivityType.WORK_SHADOWING, DeliveryMode.ON_SITE, [12, 13],
+     [Sector.BUSINESS_FINANCE], {AccessFeature.STEP_FREE_ACCESS: "", AccessFeature.NEAR_PUBLIC_TRANSPORT: ""},
+     "Shadow a trainee solicitor, sit in on a client meeting and draft a short letter of advice."),
+    ("co-op-bank", "Enterprise challenge: design a savings app", ActivityType.ENTERPRISE_CHALLENGE, DeliveryMode.IN_SCHOOL, [9, 10],
+     [Sector.COMPUTING_TECHNOLOGY], {AccessFeature.SUPPORTING_ADULT_WELCOME: "", AccessFeature.EASY_READ_MATERIALS: "",
+                                     AccessFeature.FLEXIBLE_HOURS: "Short sessions available"},
+     "Teams design and pitch a savings app for young people to a panel of bank staff."),
+    ("co-op-bank", "Speed networking with finance professionals", ActivityType.SPEED_NETWORKING, DeliveryMode.HYBRID, [11, 12, 13],
+     [], {AccessFeature.REMOTE_OPTION: "Join online if travel is hard", AccessFeature.QUIET_SPACE: "", AccessFeature.STEP_FREE_ACCESS: ""},
+     "Five-minute conversations with accountants, analysts, customer service and IT staff."),
+    ("midland-hotel", "Kitchen and front of house experience", ActivityType.WORK_EXPERIENCE, DeliveryMode.ON_SITE, [10, 11],
+     [], {AccessFeature.FLEXIBLE_HOURS: "Mornings only if needed", AccessFeature.SUPPORTING_ADULT_WELCOME: "",
+          AccessFeature.NEAR_PUBLIC_TRANSPORT: "St Peter's Square tram stop"},
+     "Work alongside our chefs and reception team during a real lunch service."),
+    ("chester-zoo", "Animal care taster morning", ActivityType.WORKPLACE_VISIT, DeliveryMode.ON_SITE, [8, 9, 10],
+     [Sector.ENVIRONMENT_LAND], {AccessFeature.SENSORY_FRIENDLY: "Calm, outdoor setting", AccessFeature.SUPPORTING_ADULT_WELCOME: "",
+                                 AccessFeature.AUTISM_AWARE_STAFF: ""},
+     "Help feed and clean the rescued animals and learn how keepers plan their care."),
+    ("trafford-eng", "Engineering work experience week", ActivityType.WORK_EXPERIENCE, DeliveryMode.ON_SITE, [10, 12],
+     [Sector.MANUFACTURING], {AccessFeature.STEP_FREE_ACCESS: "", AccessFeature.TRANSPORT_PROVIDED: "Minibus from Stretford Metrolink"},
+     "A week in the workshop and design office: CAD, CNC machining and quality inspection."),
+    ("trafford-eng", "Mentoring for future engineers", ActivityType.MENTORING, DeliveryMode.VIRTUAL, [11, 12, 13],
+     [], {AccessFeature.REMOTE_OPTION: "", AccessFeature.FLEXIBLE_HOURS: ""},
+     "Six fortnightly video calls with a young engineer, ending with a CV review."),
+    ("arndale-retail", "Retail business safari", ActivityType.BUSINESS_SAFARI, DeliveryMode.ON_SITE, [9, 10],
+     [Sector.MANAGERIAL], {AccessFeature.STEP_FREE_ACCESS: "", AccessFeature.ACCESSIBLE_TOILET: "",
+                           AccessFeature.NEAR_PUBLIC_TRANSPORT: "Next to Shudehill interchange"},
+     "Visit five shops behind the scenes and find out how stock, staff and sales are managed."),
+    ("uom-labs", "Science research lab insight", ActivityType.WORKPLACE_VISIT, DeliveryMode.ON_SITE, [11, 12, 13],
+     [Sector.HEALTHCARE], {AccessFeature.STEP_FREE_ACCESS: "", AccessFeature.QUIET_SPACE: "", AccessFeature.EASY_READ_MATERIALS: ""},
+     "Run a real experiment with our technicians and hear how researchers got into science."),
+    ("metrolink-ops", "Trams behind the scenes", ActivityType.WORKPLACE_VISIT, DeliveryMode.ON_SITE, [9, 10, 11],
+     [Sector.ENGINEERING_MAINTENANCE], {AccessFeature.STEP_FREE_ACCESS: "", AccessFeature.NEAR_PUBLIC_TRANSPORT: "Cornbrook tram stop"},
+     "Visit the depot and control room, and try the driver training simulator."),
+    ("salford-care", "Care work shadowing", ActivityType.WORK_SHADOWING, DeliveryMode.ON_SITE, [12, 13],
+     [Sector.HEALTHCARE], {AccessFeature.AUTISM_AWARE_STAFF: "", AccessFeature.SUPPORTING_ADULT_WELCOME: "",
+                           AccessFeature.FLEXIBLE_HOURS: ""},
+     "Shadow a care team leader visiting people at home and at our day centre."),
+    ("etihad-sport", "Sports coaching taster", ActivityType.INSIGHT_DAY, DeliveryMode.IN_SCHOOL, [7, 8, 9],
+     [], {AccessFeature.SENSORY_FRIENDLY: "", AccessFeature.SUPPORTING_ADULT_WELCOME: ""},
+     "Our community coaches run a session in your sports hall and talk about careers in sport."),
+]
+
+
+def _complete_profile(employer: Employer, today: dt.date) -> None:
+    """Give a demo employer a full profile: location, safeguarding lead, insurance, SEND confidence."""
+    address, lead, confident, trained, _ = EMPLOYER_PROFILES[employer.ref]
+    locate_employer(employer, employer.postcode)
+    employer.address = address
+    employer.safeguarding_lead_name = lead
+    employer.safeguarding_lead_email = f"safeguarding@{employer.ref}.example"
+    employer.safeguarding_lead_phone = "0161 496 0" + str(100 + sum(map(ord, employer.ref)) % 900)
+    employer.insurer = "Northern Mutual Insurance"
+    employer.insurance_expiry = today + dt.timedelta(days=300)
+    employer.disability_confident = confident.value
+    employer.autism_trained_staff = trained
+
+
+def _demo_sessions(index: int, today: dt.date) -> list[SessionDetails]:
+    """Two or three weekday sessions in the coming weeks, 9:30am to 3pm (or 1pm for talks)."""
+    sessions = []
+    for n in range(2 + index % 2):
+        day = today + dt.timedelta(days=14 + 7 * n + 3 * (index % 5))
+        while day.weekday() >= 5:
+            day += dt.timedelta(days=1)
+        start = local_to_utc(dt.datetime.combine(day, dt.time(9, 30)))
+        end = local_to_utc(dt.datetime.combine(day, dt.time(15 if index % 3 else 13, 0)))
+        sessions.append(SessionDetails(starts_at=start, ends_at=end, capacity=6 + 4 * (index % 4)))
+    return sessions
+
+
+def _seed_offers(session: DbSession, employers: dict[str, Employer], today: dt.date) -> None:
+    """Supervisors and 1-3 published offers for each demo employer, each with future sessions."""
+    now = utcnow()
+    for ref, employer in employers.items():
+        known = {s.name for s in session.scalars(select(Supervisor).where(Supervisor.employer_id == employer.id))}
+        for name, role in EMPLOYER_PROFILES[ref][4]:
+            if name not in known:
+                session.add(Supervisor(employer_id=employer.id, name=name, role=role,
+                                       email=f"{name.split()[-1].lower()}@{ref}.example"))
+    session.flush()
+    counts: dict[str, int] = {}
+    for index, (ref, title, activity, mode, years, sectors, features, description) in enumerate(DEMO_OFFERS):
+        employer = employers[ref]
+        counts[ref] = counts.get(ref, 0) + 1
+        details = OfferDetails(
+            title=title, description=description, activity_type=activity.value, delivery_mode=mode.value,
+            year_groups=years, sectors=[employer.sector, *[s.value for s in sectors]],
+            learning_outcomes="What different jobs involve, the skills employers look for, and routes in.",
+            preparation="Think of two questions to ask the people you meet.",
+            travel_notes="" if mode is DeliveryMode.VIRTUAL else "Come to main reception and ask for the education team.",
+            features={code.value: note for code, note in features.items()},
+        )
+        offer_ref = f"DEMO-{ref}-{counts[ref]}".upper()
+        offer = session.scalars(select(Offer).where(Offer.offer_ref == offer_ref)).first()
+        if offer is None:
+            offer = create_offer(session, employer, details)
+            offer.offer_ref = offer_ref
+        elif offer.status != OfferStatus.ARCHIVED.value:
+            update_offer(session, offer, details)
+        if not any(s.starts_at > now for s in offer.sessions):
+            supervisors = list(session.scalars(select(Supervisor.id).where(Supervisor.employer_id == employer.id)))
+            for occurrence in _demo_sessions(index, today):
+                if occurrence.starts_at > now:
+                    occurrence.supervisor_ids = supervisors[:1]
+                    add_session(session, offer, occurrence, now=now)
+        if offer.status in (OfferStatus.DRAFT.value, OfferStatus.PAUSED.value):
+            change_status(session, offer, OfferStatus.PUBLISHED, now=now)
+    session.flush()
+
+
 def _year_groups(school_type: SchoolType) -> list[int]:
     """Year groups a kind of school teaches."""
     return [12, 13] if school_type is SchoolType.COLLEGE else [7, 8, 9, 10, 11]
@@ -126,6 +329,7 @@ def seed_demo(session: DbSession, today: dt.date | None = None) -> list[tuple[st
             school = School(urn=urn)
             session.add(school)
         school.name, school.school_type, school.postcode, school.hub_id = name, school_type.value, postcode, hub.id
+        place(school, locate(postcode))
         session.flush()
         schools[urn] = school
         existing = {s.student_ref: s for s in session.scalars(select(Student).where(Student.school_id == school.id))}
@@ -148,8 +352,10 @@ def seed_demo(session: DbSession, today: dt.date | None = None) -> list[tuple[st
         employer.name, employer.sector, employer.postcode = name, sector.value, postcode
         employer.vetting_status = (VettingStatus.VETTED if vetted else VettingStatus.PENDING).value
         employer.vetted_at = employer.vetted_at or (utcnow() if vetted else None)
+        _complete_profile(employer, today)
         employers[ref] = employer
     session.flush()
+    _seed_offers(session, employers, today)
 
     mainstream, special = schools["990101"], schools["990102"]
     demo_student = session.scalars(

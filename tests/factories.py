@@ -106,3 +106,76 @@ def make_user(role: Role | str = Role.SCHOOL, **kw: Any) -> User:
     db.session.add(user)
     db.session.flush()
     return user
+
+
+# --- offers (issue 4) ----------------------------------------------------------------------
+
+# Manchester city centre (Piccadilly Gardens): the default position of factory offers.
+MANCHESTER = (53.4809, -2.2374)
+
+
+def make_supervisor(employer: Employer | None = None, **kw: Any) -> Any:
+    """A supervisor of the employer (created when not given)."""
+    from portal.offers.models import Supervisor
+
+    n = _n()
+    employer = employer or make_employer()
+    supervisor = Supervisor(employer_id=employer.id, name=kw.pop("name", f"Supervisor {n}"),
+                            role=kw.pop("role", "Team leader"), email=kw.pop("email", f"supervisor{n}@example.org"), **kw)
+    db.session.add(supervisor)
+    db.session.flush()
+    return supervisor
+
+
+def make_session(offer: Any, *, starts_in_days: float = 14, hours: float = 6, capacity: int = 10,
+                 starts_at: dt.datetime | None = None, **kw: Any) -> Any:
+    """A session of the offer, by default two weeks from now, six hours long."""
+    from portal.offers.models import OfferSession
+
+    start = starts_at or (dt.datetime.now(dt.UTC) + dt.timedelta(days=starts_in_days)).replace(microsecond=0)
+    occurrence = OfferSession(offer_id=offer.id, starts_at=start, ends_at=start + dt.timedelta(hours=hours),
+                              capacity=capacity, **kw)
+    db.session.add(occurrence)
+    db.session.flush()
+    db.session.refresh(offer)
+    return occurrence
+
+
+def make_offer(employer: Employer | None = None, **kw: Any) -> Any:
+    """A published offer at the given position (Manchester by default) with one session in two weeks.
+
+    sessions=0 makes none; location=None (or delivery_mode="virtual") makes a virtual offer.
+    """
+    from portal.offers.models import Offer, OfferFeature, OfferSector, OfferYearGroup
+
+    n = _n()
+    employer = employer or make_employer(insurance_expiry=dt.date.today() + dt.timedelta(days=365))
+    mode = kw.pop("delivery_mode", "on_site")
+    location = kw.pop("location", None if mode == "virtual" else MANCHESTER)
+    if location is None:
+        mode = "virtual" if mode == "on_site" else mode
+    sessions = kw.pop("sessions", 1)
+    sectors, years, features = kw.pop("sectors", ["healthcare"]), kw.pop("year_groups", [10, 11]), kw.pop("features", [])
+    offer = Offer(
+        offer_ref=kw.pop("offer_ref", f"OF-TEST{n:05d}"),
+        employer_id=employer.id,
+        title=kw.pop("title", f"Offer {n}"),
+        description=kw.pop("description", "What students will do."),
+        activity_type=kw.pop("activity_type", "workplace_visit"),
+        delivery_mode=mode,
+        uses_employer_location=kw.pop("uses_employer_location", False),
+        postcode=kw.pop("postcode", None),
+        latitude=location[0] if location else None,
+        longitude=location[1] if location else None,
+        status=kw.pop("status", "published"),
+        **kw,
+    )
+    offer.employer = employer
+    offer.sectors = [OfferSector(sector=code) for code in sectors]
+    offer.year_groups = [OfferYearGroup(year_group=y) for y in years]
+    offer.features = [OfferFeature(feature=code) for code in features]
+    db.session.add(offer)
+    db.session.flush()
+    for index in range(sessions):
+        make_session(offer, starts_in_days=14 + 7 * index)
+    return offer

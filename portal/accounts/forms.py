@@ -123,3 +123,13 @@ class WelcomeForm(FlaskForm):
 
     name = StringField("Your full name", filters=[strip_filter], validators=[DataRequired("Enter your full name"), Length(max=120)])
     password = _new_password_field("Choose a password")
+
+
+class ApiTokenForm(FlaskForm):
+    """A name to recognise a new API token by."""
+
+    name = StringField(
+        "Token name", filters=[strip_filter],
+        validators=[DataRequired("Enter a name for the token"), Length(max=100)],
+        description="For example, the system that will use it: 'MIS sync'.",
+    )

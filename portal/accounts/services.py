@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from sqlalchemy import Select, func, select
@@ -18,6 +19,9 @@ from portal.core.vocab import Role
 from portal.db import DbSession, utcnow
 from portal.extensions import db
 from portal.organisations.models import Employer, School, Student
+
+if TYPE_CHECKING:
+    from portal.geo import Location
 
 SIGN_IN_FAILED = "Enter a correct email address and password. After several wrong attempts you must wait 15 minutes."
 
@@ -48,6 +52,16 @@ def find_user_by_email(session: DbSession, email: str) -> User | None:
     return session.scalars(select(User).where(func.lower(User.email) == email.strip().lower())).first()
 
 
+def _locate(postcode: str) -> Location:
+    """Place a registration's postcode on the map; an unknown district is an error on the postcode field."""
+    from portal.offers.geography import PostcodeProblem, locate
+
+    try:
+        return locate(postcode)
+    except PostcodeProblem as problem:
+        raise AccountError(str(problem), "postcode") from None
+
+
 def _require_free_email(session: DbSession, email: str, field: str = "email") -> None:
     """Refuse an email that already has an account."""
     if find_user_by_email(session, email) is not None:
@@ -64,7 +78,10 @@ def register_school(
             "A school with this URN is already registered: ask its careers leader to invite you", "urn"
         )
     _require_free_email(session, email)
-    school = School(urn=urn, name=name, school_type=school_type, postcode=postcode)
+    location = _locate(postcode)
+    school = School(urn=urn, name=name, school_type=school_type, postcode=location.postcode,
+                    latitude=location.latitude, longitude=location.longitude,
+                    location_approximate=location.approximate)
     session.add(school)
     session.flush()
     user = User(email=email.lower(), name=person_name, role=Role.SCHOOL.value, school_id=school.id,
@@ -89,7 +106,10 @@ def register_employer(
 ) -> User:
     """Create an employer with its first staff member."""
     _require_free_email(session, email)
-    employer = Employer(ref=employer_ref_for(session, name), name=name, sector=sector, postcode=postcode)
+    location = _locate(postcode)
+    employer = Employer(ref=employer_ref_for(session, name), name=name, sector=sector, postcode=location.postcode,
+                        latitude=location.latitude, longitude=location.longitude,
+                        location_approximate=location.approximate)
     session.add(employer)
     session.flush()
     user = User(email=email.lower(), name=person_name, role=Role.EMPLOYER.value,

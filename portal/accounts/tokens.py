@@ -8,7 +8,7 @@ import secrets
 
 from sqlalchemy import select, update
 
-from portal.accounts.models import TokenPurpose, User, UserToken
+from portal.accounts.models import ApiToken, TokenPurpose, User, UserToken
 from portal.db import DbSession, utcnow
 
 
@@ -73,3 +73,35 @@ def redeem_token(session: DbSession, token: UserToken) -> None:
 
 
 WELCOME_PURPOSES = (TokenPurpose.INVITATION, TokenPurpose.SET_PASSWORD)
+
+
+API_TOKEN_PREFIX = "pp_"
+
+
+def issue_api_token(session: DbSession, user: User, name: str) -> tuple[ApiToken, str]:
+    """Create an API token for a staff user; the raw value is returned once and never stored."""
+    raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name.strip() or "API token", token_hash=digest(raw), prefix=raw[:10])
+    session.add(token)
+    session.flush()
+    return token, raw
+
+
+def api_user_for(session: DbSession, raw: str, now: dt.datetime | None = None) -> User | None:
+    """The active user a live bearer token belongs to (recording its use), or None."""
+    if not raw.startswith(API_TOKEN_PREFIX):
+        return None
+    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(raw))).first()
+    if token is None or not token.is_live or not token.user.is_active or token.user.role == "student":
+        return None
+    token.last_used_at = now or utcnow()
+    return token.user
+
+
+def revoke_api_token(session: DbSession, user: User, token_id: int) -> bool:
+    """Revoke one of the user's own tokens; False when it is not theirs or already revoked."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id or token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    return True

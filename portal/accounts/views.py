@@ -14,10 +14,12 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
 
 from portal.access import ANY_ROLE, allow, public
 from portal.accounts import services
 from portal.accounts.forms import (
+    ApiTokenForm,
     ChangePasswordForm,
     ForgotPasswordForm,
     InviteForm,
@@ -27,11 +29,12 @@ from portal.accounts.forms import (
     SignInForm,
     WelcomeForm,
 )
-from portal.accounts.models import TokenPurpose, User
+from portal.accounts.models import ApiToken, TokenPurpose, User
 from portal.accounts.services import AccountError
-from portal.accounts.tokens import TokenInvalid, find_token
+from portal.accounts.tokens import TokenInvalid, find_token, issue_api_token, revoke_api_token
 from portal.core.vocab import Role
 from portal.extensions import db, limiter
+from portal.organisations.forms import ConfirmForm as RevokeForm
 
 bp = Blueprint("accounts", __name__)
 
@@ -251,3 +254,33 @@ def invite() -> Any:
             return redirect(url_for("accounts.team"))
     return render_template("accounts/invite.html", form=form), (400 if form.errors else 200)
 
+
+
+@bp.route("/account/api-tokens", methods=["GET", "POST"])
+@allow(Role.SCHOOL, Role.EMPLOYER, Role.HUB)
+def api_tokens() -> Any:
+    """List, create (shown once) and revoke the user's API tokens."""
+    form = ApiTokenForm()
+    created = None
+    if form.validate_on_submit():
+        _, created = issue_api_token(db.session, current_user, form.name.data)
+        db.session.commit()
+        form = ApiTokenForm(formdata=None)
+    tokens = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
+    ).all()
+    return render_template("accounts/api_tokens.html", form=form, tokens=tokens, created=created,
+                           confirm=RevokeForm()), (400 if form.errors else 200)
+
+
+@bp.route("/account/api-tokens/<int:token_id>/revoke", methods=["POST"])
+@allow(Role.SCHOOL, Role.EMPLOYER, Role.HUB)
+def revoke_api_token_view(token_id: int) -> Any:
+    """Revoke one of the user's API tokens."""
+    if not RevokeForm().validate_on_submit():
+        abort(400)
+    if not revoke_api_token(db.session, current_user, token_id):
+        abort(404)
+    db.session.commit()
+    flash("The token has been revoked. Systems using it can no longer connect.", "success")
+    return redirect(url_for("accounts.api_tokens"))

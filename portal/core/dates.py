@@ -61,3 +61,21 @@ def format_datetime(value: dt.datetime | None) -> str:
     local = to_london(value)
     hour = local.hour % 12 or 12
     return f"{local.day} {local:%B %Y}, {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+
+
+# Bank holidays in England and Wales (gov.uk), for booking warnings.
+BANK_HOLIDAYS_ENGLAND_WALES = frozenset(dt.date.fromisoformat(d) for d in (
+    "2026-01-01", "2026-04-03", "2026-04-06", "2026-05-04", "2026-05-25", "2026-08-31", "2026-12-25", "2026-12-28",
+    "2027-01-01", "2027-03-26", "2027-03-29", "2027-05-03", "2027-05-31", "2027-08-30", "2027-12-27", "2027-12-28",
+    "2028-01-03", "2028-04-14", "2028-04-17", "2028-05-01", "2028-05-29", "2028-08-28", "2028-12-25", "2028-12-26",
+))
+
+
+def day_warning(moment: dt.datetime) -> str | None:
+    """'Saturday' / 'a bank holiday' when a session falls on a day schools are usually closed."""
+    day = london_date(moment)
+    if day in BANK_HOLIDAYS_ENGLAND_WALES:
+        return "This is a bank holiday"
+    if day.weekday() >= 5:
+        return f"This is a {day:%A}"
+    return None

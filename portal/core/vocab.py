@@ -200,3 +200,18 @@ def parse_codes(raw: str, vocabulary: type[Coded], separator: str = ";") -> list
             member = vocabulary.parse(part)
             seen.setdefault(member.value, member)
     return list(seen.values())
+
+
+class BookingStatus(Coded):
+    """Booking lifecycle: requested -> confirmed -> completed, or declined / cancelled / no-show."""
+
+    REQUESTED = ("requested", "Requested")
+    CONFIRMED = ("confirmed", "Confirmed")
+    DECLINED = ("declined", "Declined")
+    CANCELLED = ("cancelled", "Cancelled")
+    COMPLETED = ("completed", "Completed")
+    NO_SHOW = ("no_show", "Did not attend")
+
+
+# Bookings that hold a place (and count for overlap checks).
+ACTIVE_BOOKING_STATUSES = frozenset({BookingStatus.REQUESTED, BookingStatus.CONFIRMED})

@@ -19,6 +19,8 @@ from portal.core.csvimport import (
 )
 from portal.core.vocab import Role, SchoolType
 from portal.db import DbSession
+from portal.geo import Location
+from portal.offers.geography import LocationCache, place
 from portal.organisations.models import Hub, School
 
 OWN_COLUMNS = ("urn", "name", "school_type", "postcode")
@@ -116,6 +118,19 @@ def _check_duplicates(records: list[SchoolRecord], column: str, errors: list[Row
             first_line[record.urn] = record.line
 
 
+def _locate_all(records: list[SchoolRecord], column: str, errors: list[RowError]) -> dict[str, Location]:
+    """Geocode each distinct postcode once; an unknown postcode district is a row error."""
+    places = LocationCache()
+    found: dict[str, Location] = {}
+    for record in records:
+        location = places.get(record.postcode)
+        if isinstance(location, str):
+            errors.append(RowError(record.line, column, f"{record.postcode}: {location}"))
+        else:
+            found[record.postcode] = location
+    return found
+
+
 def _in_chunks(values: list[str]) -> list[list[str]]:
     """Split values for IN (...) queries of bounded size."""
     return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
@@ -138,6 +153,7 @@ def import_schools(
     parse = _parse_gias if is_gias else _parse_own
     records = parse(rows, hub_name, report, errors)
     _check_duplicates(records, "URN" if is_gias else "urn", errors)
+    locations = _locate_all(records, "Postcode" if is_gias else "postcode", errors)
 
     existing: dict[str, School] = {}
     for chunk in _in_chunks([r.urn for r in records]):
@@ -169,13 +185,16 @@ def import_schools(
         if school is None:
             school = School(urn=record.urn, name=record.name, school_type=record.school_type,
                             postcode=record.postcode, hub_id=hub_id)
+            place(school, locations[record.postcode])
             session.add(school)
             existing[record.urn] = school
             report.created += 1
         else:
             changed = (school.name, school.school_type, school.postcode, school.hub_id) != (
                 record.name, record.school_type, record.postcode, hub_id if record.hub else school.hub_id)
+            changed = changed or school.latitude is None
             school.name, school.school_type, school.postcode = record.name, record.school_type, record.postcode
+            place(school, locations[record.postcode])
             if record.hub:
                 school.hub_id = hub_id
             if changed:

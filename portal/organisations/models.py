@@ -47,6 +47,8 @@ class School(Model):
     disadvantage_basis: Mapped[str] = mapped_column(
         String(20), default=DisadvantageBasis.PUPIL_PREMIUM.value
     )
+    # Minimum notice in days before a session can be booked (1: from tomorrow on).
+    min_notice_days: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     hub: Mapped[Hub | None] = relationship()

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
 
 from portal import access
 from portal.access import allow
@@ -223,10 +224,24 @@ def audit_log() -> Any:
 @allow(Role.STUDENT)
 def my_record() -> Any:
     """The student's own record of encounters and experiences."""
+    from portal.bookings.models import Booking
+    from portal.core.vocab import BookingStatus
+    from portal.offers.models import Offer, OfferSession
+
     student = current_user.student
     if student is None:
         abort(404)
-    return render_template("organisations/my_record.html", student=student)
+    bookings = db.session.scalars(
+        select(Booking).where(Booking.student_id == student.id,
+                              Booking.status.in_([BookingStatus.REQUESTED.value, BookingStatus.CONFIRMED.value,
+                                                  BookingStatus.COMPLETED.value]))
+        .options(joinedload(Booking.session).joinedload(OfferSession.offer).joinedload(Offer.employer))
+        .order_by(Booking.starts_at)
+    ).all()
+    now = utcnow()
+    upcoming = [b for b in bookings if b.ends_at > now and b.status != BookingStatus.COMPLETED.value]
+    done = [b for b in bookings if b not in upcoming]
+    return render_template("organisations/my_record.html", student=student, upcoming=upcoming, done=done)
 
 
 # --- employer --------------------------------------------------------------------------

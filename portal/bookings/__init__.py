@@ -1,0 +1,1 @@
+"""Bookings of students onto sessions: lifecycle, guaranteed capacity, employer decisions."""

@@ -1,0 +1,59 @@
+"""A student booked on a session of an offer."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.accounts.models import User
+from portal.core.vocab import ACTIVE_BOOKING_STATUSES, BookingStatus
+from portal.db import utcnow
+from portal.extensions import Model
+from portal.offers.models import OfferSession
+from portal.organisations.models import Student
+
+
+class Booking(Model):
+    """One student on one session; school and employer are copied for scoping and indexed lists."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        UniqueConstraint("student_id", "session_id"),  # the same student twice on a session is impossible
+        Index("ix_bookings_school_status", "school_id", "status"),
+        Index("ix_bookings_employer_status", "employer_id", "status"),
+        Index("ix_bookings_student_starts", "student_id", "starts_at"),
+        Index("ix_bookings_session_status", "session_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    session_id: Mapped[int] = mapped_column(ForeignKey("offer_sessions.id", ondelete="CASCADE"))
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    employer_id: Mapped[int] = mapped_column(ForeignKey("employers.id", ondelete="CASCADE"))
+    # The session's times, copied so a student's overlapping bookings are found with one indexed query.
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(20), default=BookingStatus.REQUESTED.value)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[dt.datetime | None]
+    decline_reason: Mapped[str | None] = mapped_column(String(500))
+    closed_at: Mapped[dt.datetime | None]
+    close_reason: Mapped[str | None] = mapped_column(String(500))
+
+    student: Mapped[Student] = relationship()
+    session: Mapped[OfferSession] = relationship()
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+
+    @property
+    def status_enum(self) -> BookingStatus:
+        """The status as a vocabulary member."""
+        return BookingStatus(self.status)
+
+    @property
+    def holds_place(self) -> bool:
+        """Whether the booking is using one of the session's places."""
+        return self.status_enum in ACTIVE_BOOKING_STATUSES

@@ -1,0 +1,246 @@
+"""Booking rules: who may be booked where, places taken atomically, and the lifecycle.
+
+Capacity is guarded by one conditional UPDATE (booked = booked + 1 WHERE booked < capacity), so
+no interleaving of requests can over-book a session on SQLite or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from portal.accounts.models import User
+from portal.bookings.models import Booking
+from portal.core import audit
+from portal.core.dates import format_datetime, london_date
+from portal.core.links import absolute_url
+from portal.core.outbox import queue_email
+from portal.core.vocab import ACTIVE_BOOKING_STATUSES, AccessFeature, BookingStatus, OfferStatus, Role
+from portal.db import DbSession, utcnow
+from portal.offers.models import Offer, OfferSession
+from portal.organisations.models import Student
+
+MAX_DAYS_AHEAD = 2 * 365
+
+
+class BookingRefused(ValueError):
+    """A booking or a change to one is not allowed; `code` is stable for the API, the message is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        """Keep the machine code beside the human message."""
+        super().__init__(message)
+        self.code = code
+
+
+def eligibility_problems(student: Student, offer: Offer, occurrence: OfferSession, now: dt.datetime,
+                         min_notice_days: int = 1) -> list[BookingRefused]:
+    """Every hard rule the student, offer and session break (empty when the booking may be made)."""
+    problems = []
+    if offer.status != OfferStatus.PUBLISHED.value or not offer.employer.is_vetted:
+        problems.append(BookingRefused("not_available", "This offer is not open for booking"))
+    earliest = london_date(now) + dt.timedelta(days=min_notice_days)
+    start_day = london_date(occurrence.starts_at)
+    if occurrence.starts_at <= now:
+        problems.append(BookingRefused("in_past", "This session has already started"))
+    elif start_day < earliest:
+        problems.append(BookingRefused("too_soon", f"Sessions can be booked from {earliest:%-d %B %Y} onwards"))
+    elif start_day > london_date(now) + dt.timedelta(days=MAX_DAYS_AHEAD):
+        problems.append(BookingRefused("too_far_ahead", "Sessions can be booked up to two years ahead"))
+    if student.year_group not in offer.year_group_numbers:
+        problems.append(BookingRefused("year_group", f"Not open to Year {student.year_group}"))
+    unsupported = sorted(set(student.need_codes) - set(offer.feature_codes))
+    if unsupported:
+        labels = ", ".join(AccessFeature(code).label.lower() for code in unsupported)
+        problems.append(BookingRefused("needs_unsupported", f"The offer does not support: {labels}"))
+    if student.left_on is not None:
+        problems.append(BookingRefused("left", "The student has left the school"))
+    return problems
+
+
+def take_place(session: DbSession, session_id: int) -> bool:
+    """Atomically take one place on a session; False when it is full."""
+    result = session.execute(
+        update(OfferSession)
+        .where(OfferSession.id == session_id, OfferSession.booked < OfferSession.capacity)
+        .values(booked=OfferSession.booked + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def release_place(session: DbSession, session_id: int) -> None:
+    """Give a place back to a session."""
+    session.execute(
+        update(OfferSession)
+        .where(OfferSession.id == session_id, OfferSession.booked > 0)
+        .values(booked=OfferSession.booked - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def overlapping_booking(session: DbSession, student_id: int, starts_at: dt.datetime, ends_at: dt.datetime) -> Booking | None:
+    """A booking of the student that holds a place and overlaps the given times."""
+    return session.scalars(
+        select(Booking).where(
+            Booking.student_id == student_id,
+            Booking.status.in_([s.value for s in ACTIVE_BOOKING_STATUSES]),
+            and_(Booking.starts_at < ends_at, Booking.ends_at > starts_at),
+        )
+    ).first()
+
+
+def _employer_staff_emails(session: DbSession, employer_id: int) -> list[str]:
+    """Addresses of the employer's active staff."""
+    return list(session.scalars(
+        select(User.email).where(User.employer_id == employer_id, User.role == Role.EMPLOYER.value,
+                                 User.is_active, User.password_hash.is_not(None))
+    ))
+
+
+def book_student(session: DbSession, staff: User, student: Student, occurrence: OfferSession,
+                 now: dt.datetime | None = None) -> Booking:
+    """Request a place for a student of the staff member's school; raises BookingRefused."""
+    now = now or utcnow()
+    if student.school_id != staff.school_id:
+        raise BookingRefused("not_found", "No such student")
+    session.scalars(select(Student.id).where(Student.id == student.id).with_for_update()).first()  # one booking at a time per student
+    offer = occurrence.offer
+    problems = eligibility_problems(student, offer, occurrence, now, student.school.min_notice_days)
+    if problems:
+        raise problems[0]
+    clash = overlapping_booking(session, student.id, occurrence.starts_at, occurrence.ends_at)
+    if clash is not None:
+        same = clash.session_id == occurrence.id
+        raise BookingRefused("duplicate" if same else "overlap",
+                             f"{student.first_name} is already booked on this session" if same else
+                             f"{student.first_name} already has a booking at that time")
+    savepoint = session.begin_nested()
+    if not take_place(session, occurrence.id):
+        savepoint.rollback()
+        raise BookingRefused("session_full", "This session is full")
+    booking = Booking(
+        student_id=student.id, session_id=occurrence.id, school_id=student.school_id, employer_id=offer.employer_id,
+        starts_at=occurrence.starts_at, ends_at=occurrence.ends_at, status=BookingStatus.REQUESTED.value,
+        requested_by_id=staff.id, requested_at=now,
+    )
+    session.add(booking)
+    try:
+        savepoint.commit()
+    except IntegrityError:
+        raise BookingRefused("duplicate", f"{student.first_name} is already booked on this session") from None
+    audit.record(session, "booking_requested", "booking", booking.id, school_id=student.school_id, actor=staff)
+    for email in _employer_staff_emails(session, offer.employer_id):
+        queue_email(
+            session, email, f"Booking request: {offer.title}, {format_datetime(occurrence.starts_at)}",
+            f"{student.school.name} has asked for a place for {student.first_name} (Year {student.year_group}) "
+            f"on {offer.title}, {occurrence.when}.\n\nConfirm or decline it here:\n"
+            f"{absolute_url('bookings.employer_booking', booking_id=booking.id)}\n",
+            employer_id=offer.employer_id,
+        )
+    return booking
+
+
+@dataclass
+class GroupOutcome:
+    """Who was booked and who was refused (with the reason) when booking several students."""
+
+    booked: list[Booking]
+    refused: list[tuple[Student, BookingRefused]]
+
+
+def book_students(session: DbSession, staff: User, students: Iterable[Student], occurrence: OfferSession,
+                  now: dt.datetime | None = None) -> GroupOutcome:
+    """Book several students onto one session, each on its own; the rest go on when one is refused."""
+    outcome = GroupOutcome([], [])
+    for student in students:
+        try:
+            outcome.booked.append(book_student(session, staff, student, occurrence, now))
+        except BookingRefused as refusal:
+            outcome.refused.append((student, refusal))
+    return outcome
+
+
+def _require(booking: Booking, allowed: set[BookingStatus], action: str) -> None:
+    """Guard a transition on the booking's current state (a repeat is refused, not repeated)."""
+    if booking.status_enum not in allowed:
+        raise BookingRefused("wrong_state", f"This booking is {booking.status_enum.label.lower()}, so it cannot be {action}")
+
+
+def _notify_school(session: DbSession, booking: Booking, subject: str, body: str) -> None:
+    """Email the member of staff who asked for the booking."""
+    if booking.requested_by is not None:
+        queue_email(session, booking.requested_by.email, subject, body, school_id=booking.school_id)
+
+
+def decide(session: DbSession, employer_user: User, booking: Booking, accept: bool, reason: str = "",
+           now: dt.datetime | None = None) -> None:
+    """The employer confirms or declines a requested booking; declining frees the place."""
+    now = now or utcnow()
+    if booking.employer_id != employer_user.employer_id:
+        raise BookingRefused("not_found", "No such booking")
+    _require(booking, {BookingStatus.REQUESTED}, "confirmed or declined")
+    if not accept and not reason.strip():
+        raise BookingRefused("reason_required", "Say why you are declining, so the school can find another place")
+    booking.status = (BookingStatus.CONFIRMED if accept else BookingStatus.DECLINED).value
+    booking.decided_by_id, booking.decided_at = employer_user.id, now
+    if not accept:
+        booking.decline_reason = reason.strip()
+        release_place(session, booking.session_id)
+    audit.record(session, f"booking_{booking.status}", "booking", booking.id, school_id=booking.school_id, actor=employer_user)
+    offer = booking.session.offer
+    verdict = "confirmed" if accept else f"declined: {booking.decline_reason}"
+    _notify_school(session, booking, f"Booking {'confirmed' if accept else 'declined'}: {offer.title}",
+                   f"{offer.employer.name} has {verdict}\n\n{booking.student.first_name} {booking.student.last_name}, "
+                   f"{offer.title}, {booking.session.when}.\n\n{absolute_url('bookings.school_booking', booking_id=booking.id)}\n")
+
+
+def cancel(session: DbSession, user: User, booking: Booking, reason: str = "", now: dt.datetime | None = None) -> None:
+    """The school cancels a requested or confirmed booking before it starts; the place is freed."""
+    now = now or utcnow()
+    if booking.school_id != user.school_id:
+        raise BookingRefused("not_found", "No such booking")
+    _require(booking, {BookingStatus.REQUESTED, BookingStatus.CONFIRMED}, "cancelled")
+    if booking.starts_at <= now:
+        raise BookingRefused("already_started", "This session has already started, so the booking cannot be cancelled")
+    booking.status = BookingStatus.CANCELLED.value
+    booking.closed_at, booking.close_reason = now, reason.strip() or None
+    release_place(session, booking.session_id)
+    audit.record(session, "booking_cancelled", "booking", booking.id, school_id=booking.school_id, actor=user)
+    offer = booking.session.offer
+    for email in _employer_staff_emails(session, booking.employer_id):
+        queue_email(session, email, f"Booking cancelled: {offer.title}",
+                    f"{booking.student.school.name} has cancelled {booking.student.first_name}'s place on "
+                    f"{offer.title}, {booking.session.when}. The place is free again.\n", employer_id=booking.employer_id)
+
+
+def _may_record_outcome(user: User, booking: Booking) -> bool:
+    """The booking's school or employer may record whether the student attended."""
+    return user.school_id == booking.school_id or (user.employer_id is not None and user.employer_id == booking.employer_id)
+
+
+def mark_completed(session: DbSession, user: User | None, booking: Booking, now: dt.datetime | None = None) -> None:
+    """A confirmed booking is completed once its session has ended (user None: the scheduler)."""
+    now = now or utcnow()
+    if user is not None and not _may_record_outcome(user, booking):
+        raise BookingRefused("not_found", "No such booking")
+    _require(booking, {BookingStatus.CONFIRMED}, "marked completed")
+    if booking.ends_at > now:
+        raise BookingRefused("not_ended", "The session has not ended yet")
+    booking.status, booking.closed_at = BookingStatus.COMPLETED.value, now
+    audit.record(session, "booking_completed", "booking", booking.id, school_id=booking.school_id, actor=user)
+
+
+def mark_no_show(session: DbSession, user: User, booking: Booking, now: dt.datetime | None = None) -> None:
+    """The school or the employer records that a confirmed student did not attend."""
+    now = now or utcnow()
+    if not _may_record_outcome(user, booking):
+        raise BookingRefused("not_found", "No such booking")
+    _require(booking, {BookingStatus.CONFIRMED, BookingStatus.COMPLETED}, "marked as did not attend")
+    if booking.starts_at > now:
+        raise BookingRefused("not_started", "The session has not started yet")
+    booking.status, booking.closed_at = BookingStatus.NO_SHOW.value, now
+    audit.record(session, "booking_no_show", "booking", booking.id, school_id=booking.school_id, actor=user)

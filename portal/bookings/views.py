@@ -1,0 +1,193 @@
+"""Booking pages: schools book and follow their bookings, employers decide, both record attendance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal import access
+from portal.access import allow
+from portal.bookings import services
+from portal.bookings.forms import ActionForm, BookForm, CancelForm, DecisionForm
+from portal.bookings.models import Booking
+from portal.core.templating import extend_navigation
+from portal.core.vocab import BookingStatus, Role
+from portal.extensions import db
+from portal.offers.models import Offer, OfferSession
+from portal.organisations.models import Student
+
+bp = Blueprint("bookings", __name__)
+extend_navigation(Role.SCHOOL, "Bookings", "bookings.school_bookings")
+extend_navigation(Role.EMPLOYER, "Bookings", "bookings.employer_bookings")
+
+
+def _page() -> int:
+    """The ?page= argument, at least 1."""
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+def _status_filter() -> str:
+    """A valid ?status= code, or empty for all."""
+    status = request.args.get("status", "")
+    return status if status in {s.value for s in BookingStatus} else ""
+
+
+def _with_details(query: Any) -> Any:
+    """Load what booking lists show without a query per row."""
+    return query.options(
+        joinedload(Booking.student).selectinload(Student.needs),
+        joinedload(Booking.student).joinedload(Student.school),
+        joinedload(Booking.session).joinedload(OfferSession.offer).joinedload(Offer.employer),
+    )
+
+
+def _booking_or_404(booking_id: int, permitted: Any) -> Booking:
+    """A booking the user may see, with its details loaded."""
+    booking = db.session.scalars(_with_details(select(Booking).where(Booking.id == booking_id))).first()
+    if booking is None or not permitted(current_user, booking):
+        abort(404)
+    return booking
+
+
+# --- school ----------------------------------------------------------------------------
+
+
+@bp.route("/bookings/new", methods=["POST"])
+@allow(Role.SCHOOL)
+def book() -> Any:
+    """Book the chosen students onto a session; each one is booked or refused with the reason."""
+    form = BookForm()
+    form.student_ids.choices = [(int(v), v) for v in request.form.getlist("student_ids") if v.isdigit()]
+    if not form.validate_on_submit() or not str(form.session_id.data).isdigit():
+        flash("Choose at least one student to book.", "info")
+        return redirect(request.referrer or url_for("matching.match"))
+    occurrence = db.session.get(OfferSession, int(form.session_id.data))
+    if occurrence is None:
+        abort(404)
+    students = db.session.scalars(
+        access.students_of(current_user).where(Student.id.in_(form.student_ids.data or []))
+        .options(selectinload(Student.needs))
+    ).all()
+    if len(students) != len(set(form.student_ids.data or [])):
+        abort(404)  # a student of another school: never reveal whether they exist
+    outcome = services.book_students(db.session, current_user, students, occurrence)
+    db.session.commit()
+    return render_template("bookings/booked.html", outcome=outcome, occurrence=occurrence)
+
+
+@bp.route("/bookings")
+@allow(Role.SCHOOL)
+def school_bookings() -> Any:
+    """Every booking of the school's students, newest session first."""
+    status = _status_filter()
+    query = select(Booking).where(Booking.school_id == current_user.school_id)
+    if status:
+        query = query.where(Booking.status == status)
+    page = db.paginate(_with_details(query.order_by(Booking.starts_at.desc(), Booking.id)),
+                       page=_page(), per_page=25, error_out=False)
+    return render_template("bookings/school_list.html", page=page, status=status)
+
+
+@bp.route("/bookings/<int:booking_id>")
+@allow(Role.SCHOOL)
+def school_booking(booking_id: int) -> Any:
+    """One booking as the school sees it."""
+    booking = _booking_or_404(booking_id, access.can_manage_school_booking)
+    return render_template("bookings/school_detail.html", booking=booking, action=ActionForm(), cancel=CancelForm())
+
+
+@bp.route("/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
+@allow(Role.SCHOOL)
+def cancel(booking_id: int) -> Any:
+    """Confirm, then cancel a booking (the place is freed)."""
+    booking = _booking_or_404(booking_id, access.can_manage_school_booking)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            services.cancel(db.session, current_user, booking, form.reason.data or "")
+        except services.BookingRefused as refusal:
+            db.session.rollback()
+            flash(str(refusal), "info")
+        else:
+            db.session.commit()
+            flash("The booking has been cancelled and the place freed.", "success")
+        return redirect(url_for("bookings.school_booking", booking_id=booking.id))
+    return render_template("bookings/cancel.html", booking=booking, form=form)
+
+
+def _record_outcome(booking: Booking, kind: str, back: str) -> Any:
+    """Mark a booking completed or not attended, guarded on its state."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        if kind == "completed":
+            services.mark_completed(db.session, current_user, booking)
+        else:
+            services.mark_no_show(db.session, current_user, booking)
+    except services.BookingRefused as refusal:
+        db.session.rollback()
+        flash(str(refusal), "info")
+    else:
+        db.session.commit()
+        flash("Attendance recorded.", "success")
+    return redirect(url_for(back, booking_id=booking.id))
+
+
+@bp.route("/bookings/<int:booking_id>/complete", methods=["POST"])
+@allow(Role.SCHOOL)
+def complete(booking_id: int) -> Any:
+    """The school records that the student attended."""
+    return _record_outcome(_booking_or_404(booking_id, access.can_manage_school_booking), "completed", "bookings.school_booking")
+
+
+@bp.route("/bookings/<int:booking_id>/no-show", methods=["POST"])
+@allow(Role.SCHOOL)
+def no_show(booking_id: int) -> Any:
+    """The school records that the student did not attend."""
+    return _record_outcome(_booking_or_404(booking_id, access.can_manage_school_booking), "no_show", "bookings.school_booking")
+
+
+# --- employer --------------------------------------------------------------------------
+
+
+@bp.route("/employer/bookings")
+@allow(Role.EMPLOYER)
+def employer_bookings() -> Any:
+    """Bookings on the employer's sessions, requests first."""
+    status = _status_filter()
+    query = select(Booking).where(Booking.employer_id == current_user.employer_id)
+    if status:
+        query = query.where(Booking.status == status)
+    query = query.order_by((Booking.status != BookingStatus.REQUESTED.value), Booking.starts_at, Booking.id)
+    page = db.paginate(_with_details(query), page=_page(), per_page=25, error_out=False)
+    return render_template("bookings/employer_list.html", page=page, status=status)
+
+
+@bp.route("/employer/bookings/<int:booking_id>", methods=["GET", "POST"])
+@allow(Role.EMPLOYER)
+def employer_booking(booking_id: int) -> Any:
+    """One booking as the employer sees it (first name, year, school and adjustments only), and the decision."""
+    booking = _booking_or_404(booking_id, access.can_manage_employer_booking)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            services.decide(db.session, current_user, booking, form.decision.data == "confirm", form.reason.data or "")
+        except services.BookingRefused as refusal:
+            db.session.rollback()
+            (form.reason.errors if refusal.code == "reason_required" else form.form_errors).append(str(refusal))
+        else:
+            db.session.commit()
+            flash("Booking confirmed." if booking.status == BookingStatus.CONFIRMED.value else "Booking declined.", "success")
+            return redirect(url_for("bookings.employer_booking", booking_id=booking.id))
+    return render_template("bookings/employer_detail.html", booking=booking, form=form, action=ActionForm()), (400 if form.errors else 200)
+
+
+@bp.route("/employer/bookings/<int:booking_id>/no-show", methods=["POST"])
+@allow(Role.EMPLOYER)
+def employer_no_show(booking_id: int) -> Any:
+    """The employer records that the student did not attend."""
+    return _record_outcome(_booking_or_404(booking_id, access.can_manage_employer_booking), "no_show", "bookings.employer_booking")

@@ -1,0 +1,1 @@
+"""Matching students to sessions: hard rules, scoring, explanations and the gap report."""

@@ -1,0 +1,1 @@
+"""Offers, sessions, supervisors, the employer profile, offer search and the employer/offer imports."""

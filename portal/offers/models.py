@@ -1,0 +1,203 @@
+"""Offers, their dated sessions, the SEND-ready features they support, and supervisors."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.core.dates import format_datetime, london_date, to_london
+from portal.core.vocab import ActivityType, Benchmark, DeliveryMode, OfferStatus
+from portal.db import utcnow
+from portal.extensions import Model
+from portal.organisations.models import Employer
+
+session_supervisors = Table(
+    "session_supervisors",
+    Model.metadata,
+    Column("session_id", ForeignKey("offer_sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("supervisor_id", ForeignKey("supervisors.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Offer(Model):
+    """An encounter or workplace experience an employer offers, with one or more sessions."""
+
+    __tablename__ = "offers"
+    __table_args__ = (
+        # The distance search: published offers inside a latitude/longitude box (virtual: latitude
+        # NULL). employer_id makes it covering, so the vetted-employer check needs no table read.
+        Index("ix_offers_search_location", "status", "latitude", "longitude", "employer_id"),
+        Index("ix_offers_employer_id_status", "employer_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_ref: Mapped[str] = mapped_column(String(40), unique=True)
+    employer_id: Mapped[int] = mapped_column(ForeignKey("employers.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    activity_type: Mapped[str] = mapped_column(String(40))
+    delivery_mode: Mapped[str] = mapped_column(String(20))
+    # Location: the employer's own address (follows it when it changes), another postcode, or none (virtual).
+    uses_employer_location: Mapped[bool] = mapped_column(default=True)
+    postcode: Mapped[str | None] = mapped_column(String(8))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    location_approximate: Mapped[bool] = mapped_column(default=False, server_default=false())
+    learning_outcomes: Mapped[str] = mapped_column(Text, default="")
+    preparation: Mapped[str] = mapped_column(Text, default="")
+    travel_notes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default=OfferStatus.DRAFT.value)
+    published_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    employer: Mapped[Employer] = relationship()
+    sessions: Mapped[list[OfferSession]] = relationship(
+        back_populates="offer", cascade="all, delete-orphan", order_by="OfferSession.starts_at"
+    )
+    sectors: Mapped[list[OfferSector]] = relationship(
+        cascade="all, delete-orphan", order_by="OfferSector.sector"
+    )
+    year_groups: Mapped[list[OfferYearGroup]] = relationship(
+        cascade="all, delete-orphan", order_by="OfferYearGroup.year_group"
+    )
+    features: Mapped[list[OfferFeature]] = relationship(
+        cascade="all, delete-orphan", order_by="OfferFeature.feature"
+    )
+
+    @property
+    def sector_codes(self) -> list[str]:
+        """The offer's sector codes."""
+        return [s.sector for s in self.sectors]
+
+    @property
+    def year_group_numbers(self) -> list[int]:
+        """The eligible year groups, ascending."""
+        return [y.year_group for y in self.year_groups]
+
+    @property
+    def feature_codes(self) -> list[str]:
+        """The SEND-ready feature codes the offer supports."""
+        return [f.feature for f in self.features]
+
+    @property
+    def feature_notes(self) -> dict[str, str]:
+        """Feature code to the employer's note about it (empty when none)."""
+        return {f.feature: f.note or "" for f in self.features}
+
+    @property
+    def is_virtual(self) -> bool:
+        """Whether the offer happens online only (no location)."""
+        return self.delivery_mode == DeliveryMode.VIRTUAL.value
+
+    @property
+    def activity_label(self) -> str:
+        """Human label of the activity type."""
+        return ActivityType(self.activity_type).label
+
+    @property
+    def benchmarks_label(self) -> str:
+        """Which Gatsby Benchmarks the activity counts towards, e.g. 'Benchmarks 5 and 6'."""
+        numbers = [b.value[-1] for b in Benchmark if b in ActivityType(self.activity_type).benchmarks]
+        return ("Benchmarks " if len(numbers) > 1 else "Benchmark ") + " and ".join(numbers)
+
+    @property
+    def status_label(self) -> str:
+        """Human label of the status."""
+        return OfferStatus(self.status).label
+
+    @property
+    def location_postcode(self) -> str | None:
+        """The postcode students travel to (the employer's when the offer uses it); None when virtual."""
+        if self.is_virtual:
+            return None
+        return self.employer.postcode if self.uses_employer_location else self.postcode
+
+
+class OfferSector(Model):
+    """A sector an offer shows students."""
+
+    __tablename__ = "offer_sectors"
+
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True)
+    sector: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class OfferYearGroup(Model):
+    """A year group (7 to 13) an offer is open to."""
+
+    __tablename__ = "offer_year_groups"
+
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True)
+    year_group: Mapped[int] = mapped_column(primary_key=True, index=True)
+
+
+class OfferFeature(Model):
+    """A SEND-ready feature an offer supports, with the employer's optional note ("ramp at side entrance")."""
+
+    __tablename__ = "offer_features"
+
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True)
+    feature: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+    note: Mapped[str | None] = mapped_column(String(300))
+
+
+class OfferSession(Model):
+    """A dated occurrence of an offer with a number of places (times stored in UTC)."""
+
+    __tablename__ = "offer_sessions"
+    __table_args__ = (
+        # A session is identified by its offer and start (the import's key); also the "next session" index.
+        UniqueConstraint("offer_id", "starts_at"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity >= 1", name="capacity_positive"),
+        CheckConstraint("booked >= 0 AND booked <= capacity", name="places_within_capacity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"))
+    starts_at: Mapped[dt.datetime] = mapped_column(index=True)
+    ends_at: Mapped[dt.datetime]
+    capacity: Mapped[int]
+    # Places taken by bookings that hold one; changed only by the bookings service's atomic UPDATEs.
+    booked: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    offer: Mapped[Offer] = relationship(back_populates="sessions")
+    supervisors: Mapped[list[Supervisor]] = relationship(
+        secondary=session_supervisors, order_by="Supervisor.name"
+    )
+
+    @property
+    def when(self) -> str:
+        """'5 March 2027, 9:30am to 3:00pm' in UK time (both dates when it spans days)."""
+        if london_date(self.starts_at) == london_date(self.ends_at):
+            end = to_london(self.ends_at)
+            hour = end.hour % 12 or 12
+            return f"{format_datetime(self.starts_at)} to {hour}:{end:%M}{'am' if end.hour < 12 else 'pm'}"
+        return f"{format_datetime(self.starts_at)} to {format_datetime(self.ends_at)}"
+
+
+class Supervisor(Model):
+    """A member of an employer's staff who supervises students (DBS decisions are the school's)."""
+
+    __tablename__ = "supervisors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employer_id: Mapped[int] = mapped_column(ForeignKey("employers.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(120), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1 @@
+"""Browser tests: every page each role can reach, checked in Debian's Chromium, and keyboard journeys."""

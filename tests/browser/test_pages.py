@@ -1,0 +1,60 @@
+"""Every page each role can reach, discovered from app.url_map, opened in Chromium and checked."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+
+from portal import create_app
+from tests.browser.checks import check_page, describe
+from tests.browser.conftest import PortalServer, Tab
+from tests.browser.discovery import ROLES, PageRoute, reachable_pages, resolve_path
+from tests.conftest import make_test_config
+
+pytestmark = pytest.mark.browser
+
+
+@functools.cache
+def discovery_app() -> Flask:
+    """An app built at collection time, only to read its routes (its in-memory database is never opened)."""
+    return create_app(make_test_config("sqlite://", None))
+
+
+def role_pages() -> list[tuple[str, PageRoute]]:
+    """(role, page) for every role, anonymous included, and every page it can reach."""
+    app = discovery_app()
+    return [(role, page) for role in ROLES for page in reachable_pages(app, role)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "role_page" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "role_page", [pytest.param(pair, id=f"{pair[0]}:{pair[1].test_id}") for pair in role_pages()]
+        )
+
+
+def test_page_passes_every_check(
+    role_page: tuple[str, PageRoute], portal_server: PortalServer, open_tab: Callable[..., Tab],
+) -> None:
+    role, page_route = role_page
+    assert page_route.endpoint in portal_server.app.view_functions
+    path = resolve_path(portal_server.app, page_route, role, portal_server.email_for(role))
+    tab = open_tab(role)
+    response = tab.page.goto(path)
+    assert response is not None, f"no response for {path}"
+    content_type = response.headers.get("content-type", "")
+
+    if page_route.json:
+        assert response.status == 200, f"{path} answered {response.status}"
+        assert content_type.startswith("application/json"), f"{path} is not JSON: {content_type}"
+        assert isinstance(json.loads(response.text()), dict)
+        return
+
+    assert response.status == 200, f"{path} as {role} answered {response.status} at {tab.page.url}"
+    assert content_type.startswith("text/html"), f"{path} is not an HTML page: {content_type}"
+    problems = check_page(tab.page, tab.monitor)
+    assert not problems, describe(tab.page, problems)

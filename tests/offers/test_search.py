@@ -1,0 +1,185 @@
+"""Finding published offers: each filter, the date window, distance (with virtual offers), order, pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from portal.core.vocab import VettingStatus
+from portal.extensions import db
+from portal.geo import distance_km
+from portal.offers.search import OfferQuery, distances_km, search_offers
+from tests.factories import make_employer, make_offer, make_session
+
+MANCHESTER = (53.4809, -2.2374)
+SALFORD = (53.4875, -2.2901)  # about 3.6 km west of Manchester
+STOCKPORT = (53.4084, -2.1493)  # about 10 km south-east
+LEEDS = (53.7960, -1.5479)  # about 58 km north-east
+
+
+def _insured(**kw):
+    return make_employer(insurance_expiry=dt.date.today() + dt.timedelta(days=365), **kw)
+
+
+def _ids(page):
+    return [item.offer.id for item in page.items]
+
+
+def _found(query: OfferQuery, **kw):
+    return set(_ids(search_offers(db.session, query, per_page=100, **kw)))
+
+
+def test_only_published_offers_of_vetted_employers_are_found():
+    published = make_offer()
+    draft = make_offer(status="draft")
+    paused = make_offer(status="paused")
+    archived = make_offer(status="archived")
+    unvetted = make_offer(_insured(vetting_status=VettingStatus.PENDING.value))
+    found = _found(OfferQuery())
+    assert published.id in found
+    assert not found & {draft.id, paused.id, archived.id, unvetted.id}
+
+
+def test_offers_without_a_future_session_are_not_found():
+    current = make_offer()
+    no_sessions = make_offer(sessions=0)
+    past_only = make_offer(sessions=0)
+    make_session(past_only, starts_in_days=-2)
+    found = _found(OfferQuery())
+    assert current.id in found and no_sessions.id not in found and past_only.id not in found
+
+
+def test_filter_by_activity_type():
+    talk = make_offer(activity_type="careers_talk")
+    visit = make_offer(activity_type="workplace_visit")
+    shadow = make_offer(activity_type="work_shadowing")
+    found = _found(OfferQuery(activity_types=["careers_talk", "work_shadowing"]))
+    assert found >= {talk.id, shadow.id} and visit.id not in found
+
+
+def test_filter_by_delivery_mode():
+    on_site = make_offer(delivery_mode="on_site")
+    in_school = make_offer(delivery_mode="in_school")
+    virtual = make_offer(delivery_mode="virtual")
+    found = _found(OfferQuery(delivery_modes=["in_school"]))
+    assert in_school.id in found and not found & {on_site.id, virtual.id}
+
+
+def test_filter_by_sector_matches_any_selected_sector():
+    health = make_offer(sectors=["healthcare", "social_care"])
+    law = make_offer(sectors=["law_legal"])
+    retail = make_offer(sectors=["retail_sales"])
+    found = _found(OfferQuery(sectors=["social_care", "law_legal"]))
+    assert found >= {health.id, law.id} and retail.id not in found
+
+
+def test_filter_by_year_group():
+    sixth_form = make_offer(year_groups=[12, 13])
+    year_ten = make_offer(year_groups=[9, 10, 11])
+    found = _found(OfferQuery(year_group=12))
+    assert sixth_form.id in found and year_ten.id not in found
+
+
+def test_send_features_filter_needs_every_selected_feature():
+    both = make_offer(features=["step_free_access", "quiet_space", "bsl_makaton"])
+    one = make_offer(features=["step_free_access"])
+    none = make_offer(features=[])
+    found = _found(OfferQuery(features=["step_free_access", "quiet_space"]))
+    assert both.id in found and not found & {one.id, none.id}
+
+
+def test_date_window_keeps_offers_with_a_session_inside_it():
+    soon = make_offer(sessions=0)
+    make_session(soon, starts_in_days=5)
+    later = make_offer(sessions=0)
+    make_session(later, starts_in_days=40)
+    today = dt.date.today()
+    found = _found(OfferQuery(date_from=today + dt.timedelta(days=30), date_to=today + dt.timedelta(days=50)))
+    assert later.id in found and soon.id not in found
+    found = _found(OfferQuery(date_to=today + dt.timedelta(days=10)))
+    assert soon.id in found and later.id not in found
+
+
+def test_results_show_only_the_sessions_inside_the_window():
+    offer = make_offer(sessions=0)
+    make_session(offer, starts_in_days=5)
+    inside = make_session(offer, starts_in_days=35)
+    today = dt.date.today()
+    page = search_offers(db.session, OfferQuery(date_from=today + dt.timedelta(days=30)), per_page=100)
+    result = next(item for item in page.items if item.offer.id == offer.id)
+    assert result.sessions == [inside]
+
+
+def test_distance_search_keeps_offers_within_the_radius_nearest_first_with_distances():
+    salford = make_offer(location=SALFORD)
+    stockport = make_offer(location=STOCKPORT)
+    leeds = make_offer(location=LEEDS)
+    here = make_offer(location=MANCHESTER)
+    page = search_offers(db.session, OfferQuery(origin=MANCHESTER, radius_km=25), per_page=100)
+    located = [item for item in page.items if item.offer.latitude is not None]
+    assert [item.offer.id for item in located] == [here.id, salford.id, stockport.id]
+    assert leeds.id not in _ids(page)
+    distances = [item.distance_km for item in located]
+    assert distances == sorted(distances)
+    assert distances[1] == pytest.approx(distance_km(MANCHESTER, SALFORD), rel=1e-6)
+
+
+def test_the_radius_is_exact_not_the_bounding_box():
+    # About 7.1 km north and 7.1 km east: inside the 10 km box, but just over 10 km away.
+    corner = (MANCHESTER[0] + 0.0640, MANCHESTER[1] + 0.1070)
+    far_corner = make_offer(location=corner)
+    assert distance_km(MANCHESTER, corner) > 10
+    assert far_corner.id not in _found(OfferQuery(origin=MANCHESTER, radius_km=10))
+
+
+def test_virtual_offers_match_any_distance_and_come_after_located_ones():
+    virtual = make_offer(location=None)
+    near = make_offer(location=SALFORD)
+    page = search_offers(db.session, OfferQuery(origin=MANCHESTER, radius_km=5), per_page=100)
+    ids = _ids(page)
+    assert near.id in ids and virtual.id in ids
+    assert ids.index(near.id) < ids.index(virtual.id)
+    virtual_result = next(item for item in page.items if item.offer.id == virtual.id)
+    assert virtual_result.distance_km is None
+
+
+def test_distance_search_pages_through_located_then_virtual_offers():
+    located = [make_offer(location=(MANCHESTER[0] + 0.005 * i, MANCHESTER[1])) for i in range(5)]
+    virtual = [make_offer(location=None) for _ in range(3)]
+    query = OfferQuery(origin=MANCHESTER, radius_km=10, activity_types=["workplace_visit"])
+    pages = [search_offers(db.session, query, page=n, per_page=3) for n in (1, 2, 3)]
+    assert [p.total for p in pages] == [8, 8, 8] and pages[0].pages == 3
+    seen = [offer_id for p in pages for offer_id in _ids(p)]
+    assert seen[:5] == [o.id for o in located]  # nearest first, by latitude offset
+    assert set(seen[5:]) == {o.id for o in virtual}
+    assert len(seen) == len(set(seen)) == 8
+    assert pages[0].has_next and not pages[0].has_prev and pages[2].has_prev and not pages[2].has_next
+
+
+def test_without_a_distance_results_are_paginated_soonest_first():
+    offers = []
+    for days in (30, 10, 20):
+        offer = make_offer(sessions=0, title=f"In {days} days")
+        make_session(offer, starts_in_days=days)
+        offers.append(offer)
+    query = OfferQuery(activity_types=["workplace_visit"])
+    first = search_offers(db.session, query, page=1, per_page=2)
+    second = search_offers(db.session, query, page=2, per_page=2)
+    assert first.total == 3
+    assert _ids(first) + _ids(second) == [offers[1].id, offers[2].id, offers[0].id]
+
+
+def test_any_distance_with_an_origin_still_shows_distances():
+    near = make_offer(location=SALFORD)
+    leeds = make_offer(location=LEEDS)
+    page = search_offers(db.session, OfferQuery(origin=MANCHESTER, radius_km=None), per_page=100)
+    by_id = {item.offer.id: item for item in page.items}
+    assert by_id[leeds.id].distance_km == pytest.approx(distance_km(MANCHESTER, LEEDS), rel=1e-6)
+    assert by_id[near.id].distance_km < 5
+
+
+def test_batch_distances_agree_with_the_geocoders_distance():
+    points = [SALFORD, STOCKPORT, LEEDS, (50.37, -4.14), (55.0, -1.6)]
+    for point, batch in zip(points, distances_km(MANCHESTER, points), strict=True):
+        assert batch == pytest.approx(distance_km(MANCHESTER, point), abs=0.001)
