@@ -9,7 +9,18 @@ from typing import Any
 import pytest
 
 from portal.core.vocab import Role
-from tests.factories import make_employer, make_hub, make_school, make_student, make_user
+from portal.accounts.tokens import issue_api_token
+from portal.bookings.models import Booking
+from portal.extensions import db
+from tests.factories import (
+    make_employer,
+    make_hub,
+    make_offer,
+    make_school,
+    make_student,
+    make_supervisor,
+    make_user,
+)
 
 PUBLIC = "public"
 S, E, ST, H = Role.SCHOOL, Role.EMPLOYER, Role.STUDENT, Role.HUB
@@ -47,6 +58,36 @@ EXPECTED: dict[str, Any] = {
     "organisations.hub_schools": {H},
     "organisations.hub_employers": {H},
     "organisations.hub_vet_employer": {H},
+    "accounts.api_tokens": {S, E, H},
+    "accounts.revoke_api_token_view": {S, E, H},
+    "matching.match": {S},
+    "bookings.book": {S},
+    "bookings.school_bookings": {S},
+    "bookings.school_booking": {S},
+    "bookings.cancel": {S},
+    "bookings.complete": {S},
+    "bookings.no_show": {S},
+    "bookings.employer_bookings": {E},
+    "bookings.employer_booking": {E},
+    "bookings.employer_no_show": {E},
+    "offers.profile": {E},
+    "offers.profile_edit": {E},
+    "offers.employer_offers": {E},
+    "offers.offer_new": {E},
+    "offers.offer_detail": {E},
+    "offers.offer_edit": {E},
+    "offers.offer_status": {E},
+    "offers.offer_archive": {E},
+    "offers.session_new": {E},
+    "offers.session_edit": {E},
+    "offers.session_remove": {E},
+    "offers.supervisors": {E},
+    "offers.supervisor_new": {E},
+    "offers.supervisor_edit": {E},
+    "offers.supervisor_remove": {E},
+    "offers.search": {S, H},
+    "offers.offer_view": {S, H},
+    "offers.hub_import": {H},
 }
 
 
@@ -63,8 +104,20 @@ def world() -> dict[str, Any]:
         H: make_user(Role.HUB, hub_id=hub.id),
         ST: make_user(Role.STUDENT, student_id=student.id),
     }
-    ids = {"student_id": student.id, "employer_id": employer.id, "token": "not-a-real-token"}
-    return {"users": users, "ids": ids}
+    offer = make_offer(employer)
+    occurrence = offer.sessions[0]
+    booking = Booking(student_id=student.id, session_id=occurrence.id, school_id=school.id, employer_id=employer.id,
+                      starts_at=occurrence.starts_at, ends_at=occurrence.ends_at)
+    db.session.add(booking)
+    db.session.flush()
+    ids = {
+        "student_id": student.id, "employer_id": employer.id, "token": "not-a-real-token",
+        "offer_id": offer.id, "session_id": occurrence.id, "supervisor_id": make_supervisor(employer).id,
+        "booking_id": booking.id,
+    }
+    # a token of each signed-in user, so that revoking one's own token is a legitimate request
+    tokens = {who: issue_api_token(db.session, user, "matrix")[0].id for who, user in users.items() if who is not ST}
+    return {"users": users, "ids": ids, "tokens": tokens}
 
 
 def _routes(app: Any) -> list[tuple[str, str, str]]:
@@ -110,7 +163,7 @@ def test_each_role_gets_the_expected_outcome_on_every_route(app, client, login, 
         if who is not None:
             login(world["users"][who])  # again each time: the walk includes sign-out
         expected = EXPECTED[endpoint]
-        url = _url(rule, world["ids"])
+        url = _url(rule, {**world["ids"], "token_id": world["tokens"].get(who, 0)})
         response = client.open(url, method=method)
         status, location = response.status_code, response.headers.get("Location", "")
         if expected == PUBLIC:

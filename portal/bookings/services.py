@@ -118,19 +118,29 @@ def book_student(session: DbSession, staff: User, student: Student, occurrence: 
         raise BookingRefused("duplicate" if same else "overlap",
                              f"{student.first_name} is already booked on this session" if same else
                              f"{student.first_name} already has a booking at that time")
+    # A student cancelled or declined on this session before keeps the same row (one per pair).
+    booking = session.scalars(
+        select(Booking).where(Booking.student_id == student.id, Booking.session_id == occurrence.id)
+    ).first()
     savepoint = session.begin_nested()
-    if not take_place(session, occurrence.id):
-        savepoint.rollback()
-        raise BookingRefused("session_full", "This session is full")
-    booking = Booking(
-        student_id=student.id, session_id=occurrence.id, school_id=student.school_id, employer_id=offer.employer_id,
-        starts_at=occurrence.starts_at, ends_at=occurrence.ends_at, status=BookingStatus.REQUESTED.value,
-        requested_by_id=staff.id, requested_at=now,
-    )
-    session.add(booking)
     try:
+        if not take_place(session, occurrence.id):
+            raise BookingRefused("session_full", "This session is full")
+        if booking is None:
+            booking = Booking(student_id=student.id, session_id=occurrence.id, school_id=student.school_id,
+                              employer_id=offer.employer_id)
+            session.add(booking)
+        booking.starts_at, booking.ends_at = occurrence.starts_at, occurrence.ends_at
+        booking.status, booking.requested_by_id, booking.requested_at = BookingStatus.REQUESTED.value, staff.id, now
+        booking.decided_by_id = booking.decided_at = booking.decline_reason = None
+        booking.closed_at = booking.close_reason = None
         savepoint.commit()
+    except BookingRefused:
+        savepoint.rollback()
+        raise
     except IntegrityError:
+        if savepoint.is_active:
+            savepoint.rollback()
         raise BookingRefused("duplicate", f"{student.first_name} is already booked on this session") from None
     audit.record(session, "booking_requested", "booking", booking.id, school_id=student.school_id, actor=staff)
     for email in _employer_staff_emails(session, offer.employer_id):
