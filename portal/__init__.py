@@ -54,7 +54,7 @@ def _migrations_dir() -> str:
 
 
 def _configure_engine(engine: Engine) -> None:
-    """SQLite: foreign keys on, WAL, and real transactions (BEGIN emitted by SQLAlchemy)."""
+    """SQLite: foreign keys on, WAL, and real transactions that take the write lock when they begin."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -70,7 +70,10 @@ def _configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front, so concurrent writers queue (busy_timeout)
+        # instead of failing when a read-then-write transaction finds the database changed.
+        deferred = connection.get_execution_options().get("sqlite_deferred", False)
+        connection.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
 
 
 def _register_models() -> None:
@@ -98,6 +101,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(organisations_bp)
     app.register_blueprint(offers_bp)
+    from portal.api.views import bp as api_bp
+
+    app.register_blueprint(api_bp)
 
 
 def _register_templates(app: Flask) -> None:

@@ -181,5 +181,11 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(seed_demo_command)
     from portal.geo.cli import geo_cli
+    from portal.matching.cli import match_command
+
+    app.cli.add_command(match_command)
 
     app.cli.add_command(geo_cli)
+    from portal.api.cli import create_token_command
+
+    app.cli.add_command(create_token_command)

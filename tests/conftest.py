@@ -112,7 +112,8 @@ def _fast_password_hashing() -> Iterator[None]:
 def session(app: Flask) -> Iterator[Any]:
     """Every test runs in an outer transaction that is rolled back; commits become savepoints."""
     with app.app_context():
-        connection = db.engine.connect()
+        # Deferred on SQLite, so that tests which commit from other connections (concurrency) can write.
+        connection = db.engine.connect().execution_options(sqlite_deferred=True)
         outer = connection.begin()
         db.session.remove()
         db.session.configure(bind=connection, join_transaction_mode="create_savepoint")

@@ -32,12 +32,13 @@ from portal.core.vocab import (
     Sector,
 )
 from portal.db import DbSession, utcnow
-from portal.offers.models import Offer, OfferSession
+from portal.offers.models import Offer, OfferSector, OfferSession
 from portal.offers.search import OfferQuery, distances_km, filter_conditions, located_within, session_window
 from portal.organisations.models import School, Student
 
 DEFAULT_RADIUS_KM = 15.0
-CANDIDATE_LIMIT = 60
+CANDIDATE_LIMIT = 60  # nearest located offers considered per match
+VIRTUAL_LIMIT = 20  # virtual offers considered per match
 DONE_STATUSES = (BookingStatus.CONFIRMED.value, BookingStatus.COMPLETED.value)
 
 
@@ -103,16 +104,38 @@ def _query_for(request: MatchRequest, school: School, year_group: int | None, ne
     )
 
 
-def _candidates(session: DbSession, query: OfferQuery, now: dt.datetime, limit: int) -> list[tuple[int, float | None]]:
-    """(offer id, distance) of offers meeting the query: nearest located ones, then virtual ones."""
+def _candidates(session: DbSession, query: OfferQuery, now: dt.datetime, limit: int,
+                virtual_limit: int = VIRTUAL_LIMIT) -> list[tuple[int, float | None]]:
+    """(offer id, distance) of offers meeting the query: the nearest located ones, then virtual ones."""
     found: list[tuple[int, float | None]] = []
     if query.origin is not None and query.radius_km is not None:
         found = [(offer_id, metres / 1000.0) for metres, offer_id in located_within(session, query, now)[:limit]]
         conditions = [*filter_conditions(query, now), Offer.latitude.is_(None)]
     else:
         conditions = filter_conditions(query, now)
-    found += [(offer_id, None) for offer_id in session.scalars(select(Offer.id).where(*conditions).limit(limit))]
+        virtual_limit = limit
+    found += [(offer_id, None) for offer_id in session.scalars(select(Offer.id).where(*conditions).limit(virtual_limit))]
     return found
+
+
+@dataclass(frozen=True)
+class _Brief:
+    """The few columns scoring needs, read without building ORM objects."""
+
+    id: int
+    activity_type: str
+    sector_codes: tuple[str, ...]
+
+
+def _briefs(session: DbSession, ids: Sequence[int]) -> dict[int, _Brief]:
+    """Activity type and sectors of each offer, in two light queries."""
+    sectors: dict[int, list[str]] = {}
+    for offer_id, sector in session.execute(select(OfferSector.offer_id, OfferSector.sector).where(OfferSector.offer_id.in_(list(ids)))):
+        sectors.setdefault(offer_id, []).append(sector)
+    return {
+        row.id: _Brief(row.id, row.activity_type, tuple(sectors.get(row.id, ())))
+        for row in session.execute(select(Offer.id, Offer.activity_type).where(Offer.id.in_(list(ids))))
+    }
 
 
 def _free_sessions(session: DbSession, offer_ids: Sequence[int], request: MatchRequest, now: dt.datetime,
@@ -162,7 +185,7 @@ def _load_offers(session: DbSession, ids: Sequence[int]) -> dict[int, Offer]:
     }
 
 
-def score_match(offer: Offer, distance_km: float | None, radius_km: float, student: Student,
+def score_match(offer: Offer | _Brief, distance_km: float | None, radius_km: float, student: Student,
                 done: set[str]) -> tuple[int, list[str], bool]:
     """Score, reasons in words, and whether the offer is outside the student's interests."""
     reasons: list[str] = []
@@ -196,25 +219,34 @@ def match_student(session: DbSession, student: Student, request: MatchRequest, n
     school = student.school
     query = _query_for(request, school, student.year_group, student.need_codes, request.radius_km)
     candidates = _candidates(session, query, now, CANDIDATE_LIMIT)
-    offers = _load_offers(session, [offer_id for offer_id, _ in candidates])
-    free = _free_sessions(session, list(offers), request, now, school.min_notice_days)
+    free = _free_sessions(session, [offer_id for offer_id, _ in candidates], request, now, school.min_notice_days)
     busy = _busy(session, [student.id], [s for sessions in free.values() for s in sessions])
     done = _history(session, [student.id])[student.id]
-    matches: list[Match] = []
+    briefs = _briefs(session, list(free))
+    scored = []
     for offer_id, distance in candidates:
-        offer = offers.get(offer_id)
         available = [s for s in free.get(offer_id, []) if (student.id, s.id) not in busy]
-        if offer is None or not available:
+        if offer_id not in briefs or not available:
             continue
-        score, reasons, outside = score_match(offer, distance, request.radius_km, student, done)
-        matches.append(Match(offer, available[0], distance, score, reasons, outside))
-    matches.sort(key=lambda m: (-m.score, m.distance_km if m.distance_km is not None else 1e9, m.session.starts_at))
-    outcome = MatchOutcome(student, matches[:limit])
-    if student.interest_codes and not request.sectors:
-        different = next((m for m in matches if m.outside_interests), None)
-        if different is not None:
-            outcome.something_different = replace(different, reasons=[*different.reasons, "something different: outside their interests"])
-    if not matches:
+        score, _, outside = score_match(briefs[offer_id], distance, request.radius_km, student, done)
+        scored.append((score, distance, available[0], outside, offer_id))
+    scored.sort(key=lambda m: (-m[0], m[1] if m[1] is not None else 1e9, m[2].starts_at))
+    shown = scored[:limit]
+    different = next((m for m in scored if m[3]), None) if student.interest_codes and not request.sectors else None
+    offers = _load_offers(session, [m[4] for m in shown] + ([different[4]] if different else []))
+
+    def as_match(entry: tuple[int, float | None, OfferSession, bool, int]) -> Match:
+        score, distance, occurrence, outside, offer_id = entry
+        offer = offers[offer_id]
+        _, reasons, _ = score_match(offer, distance, request.radius_km, student, done)
+        return Match(offer, occurrence, distance, score, reasons, outside)
+
+    matches = [as_match(entry) for entry in shown]
+    outcome = MatchOutcome(student, matches)
+    if different is not None:
+        chosen = as_match(different)
+        outcome.something_different = replace(chosen, reasons=[*chosen.reasons, "something different: outside their interests"])
+    if not scored:
         outcome.explanations = explain_no_match(session, student, request, now)
     return outcome
 
