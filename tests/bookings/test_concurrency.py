@@ -73,10 +73,13 @@ def test_fifty_simultaneous_bookings_fill_five_places_exactly(app):
     barrier = threading.Barrier(ATTEMPTS)
 
     def attempt(student_id: int) -> None:
-        with app.app_context(), Session(engine) as s:
+        with app.app_context(), Session(engine, expire_on_commit=False) as s:
             staff = s.get(User, ids["staff"])
             student = s.get(Student, student_id)
             occurrence = s.get(OfferSession, ids["session"])
+            _ = (student.school, student.needs, occurrence.offer.employer, occurrence.offer.year_groups,
+                 occurrence.offer.features)
+            s.commit()  # end the loading transaction: on SQLite it holds the write lock
             barrier.wait()
             try:
                 book_student(s, staff, student, occurrence)
