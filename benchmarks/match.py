@@ -23,10 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import offer_search  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 from sqlalchemy.orm import joinedload, selectinload  # noqa: E402
 
-import offer_search  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.geo import distance_km  # noqa: E402

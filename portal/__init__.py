@@ -88,12 +88,11 @@ def _register_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint."""
     from portal.accounts.views import bp as accounts_bp
+    from portal.bookings.views import bp as bookings_bp
     from portal.core.views import bp as core_bp
+    from portal.matching.views import bp as matching_bp
     from portal.offers.views import bp as offers_bp
     from portal.organisations.views import bp as organisations_bp
-
-    from portal.bookings.views import bp as bookings_bp
-    from portal.matching.views import bp as matching_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(bookings_bp)

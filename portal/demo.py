@@ -305,7 +305,7 @@ def _student_details(rng: random.Random, school_type: SchoolType, index: int, sh
         date_of_birth=_birth_date(rng, year, today),
         send_status=send.value,
         disadvantaged=rng.random() < disadvantaged,
-        upn=f"{rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')}{rng.randrange(10**11, 10**12):011d}{rng.randrange(10)}",
+        upn=f"{rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')}{rng.randrange(10**11):011d}{rng.randrange(10)}",
         tutor_group=f"{year}{rng.choice('ABCD')}",
         needs=needs,
         interests=sorted({rng.choice(list(Sector)).value for _ in range(rng.choice([0, 1, 2, 2, 3]))}),

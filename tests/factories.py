@@ -133,10 +133,13 @@ def make_session(offer: Any, *, starts_in_days: float = 14, hours: float = 6, ca
     from portal.offers.models import OfferSession
 
     start = starts_at or (dt.datetime.now(dt.UTC) + dt.timedelta(days=starts_in_days)).replace(microsecond=0)
+    from portal.offers.services import refresh_last_session
+
     occurrence = OfferSession(offer_id=offer.id, starts_at=start, ends_at=start + dt.timedelta(hours=hours),
                               capacity=capacity, **kw)
     db.session.add(occurrence)
     db.session.flush()
+    refresh_last_session(db.session, [offer.id])
     db.session.refresh(offer)
     return occurrence
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from portal.core.vocab import Role
 from portal.accounts.tokens import issue_api_token
 from portal.bookings.models import Booking
+from portal.core.vocab import Role
 from portal.extensions import db
 from tests.factories import (
     make_employer,
@@ -88,6 +88,13 @@ EXPECTED: dict[str, Any] = {
     "offers.search": {S, H},
     "offers.offer_view": {S, H},
     "offers.hub_import": {H},
+    # JSON API: bearer tokens, never cookies; refusals are 401/403 JSON, not a redirect to sign-in
+    "api.openapi": PUBLIC,
+    "api.offers": {S, H},
+    "api.student_matches": {S},
+    "api.create_booking": {S},
+    "api.bookings": {S, E},
+    "api.booking_decision": {E},
 }
 
 
@@ -117,7 +124,10 @@ def world() -> dict[str, Any]:
     }
     # a token of each signed-in user, so that revoking one's own token is a legitimate request
     tokens = {who: issue_api_token(db.session, user, "matrix")[0].id for who, user in users.items() if who is not ST}
-    return {"users": users, "ids": ids, "tokens": tokens}
+    # bearer tokens for the API routes (a student's is refused: students have no API access)
+    bearer = {who: issue_api_token(db.session, user, "matrix api")[1] for who, user in users.items()}
+    ids["ref"] = student.student_ref
+    return {"users": users, "ids": ids, "tokens": tokens, "bearer": bearer}
 
 
 def _routes(app: Any) -> list[tuple[str, str, str]]:
@@ -164,10 +174,15 @@ def test_each_role_gets_the_expected_outcome_on_every_route(app, client, login, 
             login(world["users"][who])  # again each time: the walk includes sign-out
         expected = EXPECTED[endpoint]
         url = _url(rule, {**world["ids"], "token_id": world["tokens"].get(who, 0)})
-        response = client.open(url, method=method)
+        api = endpoint.startswith("api.")
+        headers = {"Authorization": f"Bearer {world['bearer'][who]}"} if api and who is not None else {}
+        response = client.open(url, method=method, headers=headers)
         status, location = response.status_code, response.headers.get("Location", "")
         if expected == PUBLIC:
             ok = status not in (401, 403) and "/sign-in?" not in location
+        elif api and who not in expected:  # students' tokens are never accepted: 401, like no token
+            code = "unauthorized" if who in (None, ST) else "forbidden"
+            ok = status == (401 if code == "unauthorized" else 403) and (response.get_json(silent=True) or {}).get("code") == code
         elif who is None:
             ok = status == 302 and "/sign-in" in location
         elif who in expected:

@@ -93,3 +93,7 @@ def test_seed_demo_is_realistic_and_idempotent(app):
     for role in ("Careers leader", "Employer", "Student", "Hub coordinator"):
         assert role in first.output
     assert "demo-portal-2026" in first.output
+    from portal.organisations.upn import is_valid_upn
+
+    upns = list(db.session.scalars(select(Student.upn).where(Student.upn.is_not(None))))
+    assert upns and all(is_valid_upn(upn) for upn in upns)

@@ -39,6 +39,7 @@ def upgrade():
     sa.Column('preparation', sa.Text(), nullable=False),
     sa.Column('travel_notes', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('last_session_starts_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
@@ -48,7 +49,7 @@ def upgrade():
     )
     with op.batch_alter_table('offers', schema=None) as batch_op:
         batch_op.create_index('ix_offers_employer_id_status', ['employer_id', 'status'], unique=False)
-        batch_op.create_index('ix_offers_search_location', ['status', 'latitude', 'longitude', 'employer_id'], unique=False)
+        batch_op.create_index('ix_offers_search_location', ['status', 'latitude', 'longitude', 'last_session_starts_at', 'employer_id'], unique=False)
 
     op.create_table('supervisors',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -75,7 +75,7 @@ def redeem_token(session: DbSession, token: UserToken) -> None:
 WELCOME_PURPOSES = (TokenPurpose.INVITATION, TokenPurpose.SET_PASSWORD)
 
 
-API_TOKEN_PREFIX = "pp_"
+API_TOKEN_PREFIX = "pp_"  # noqa: S105 - a visible prefix, not a secret
 
 
 def issue_api_token(session: DbSession, user: User, name: str) -> tuple[ApiToken, str]:

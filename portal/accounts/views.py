@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -46,9 +47,12 @@ def _sign_in_limit() -> str:
 
 def _start_session(user: User) -> Any:
     """Begin a fresh session for the user (no fixation) and go to their home page."""
-    session.clear()
+    flashes = session.get("_flashes", [])
+    session.clear()  # a fresh session at sign-in: nothing planted before it survives
     login_user(user)
     session.permanent = True
+    if flashes:
+        session["_flashes"] = flashes  # ... except the confirmation we just gave
     return redirect(url_for(services.home_endpoint(user)))
 
 

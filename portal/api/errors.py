@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response, jsonify
 
 from portal.bookings.services import BookingRefused
 
-# BookingRefused codes that mean "the place can't be had right now" rather than "this request is wrong".
-CONFLICT_CODES = frozenset({"session_full", "overlap", "duplicate", "wrong_state"})
+# BookingRefused codes by the status they get. Conflicts (409): the place can't be had as things stand.
+BOOKING_CONFLICTS = ("session_full", "overlap", "duplicate")
+DECISION_CONFLICTS = ("wrong_state",)
+CONFLICT_CODES = frozenset(BOOKING_CONFLICTS + DECISION_CONFLICTS)
+# Rules that refuse the request itself (422); any other code but not_found (404) is a 422 as well.
+BOOKING_REFUSALS = ("not_available", "in_past", "too_soon", "too_far_ahead", "year_group", "needs_unsupported", "left")
+DECISION_REFUSALS = ("reason_required",)
 
 
 class ApiError(Exception):
@@ -49,8 +52,3 @@ def from_refusal(refusal: BookingRefused) -> ApiError:
     else:
         status = 422
     return ApiError(status, refusal.code, str(refusal))
-
-
-def error_body(error: ApiError) -> dict[str, Any]:
-    """The error as a plain dict (for tests and documentation examples)."""
-    return {"code": error.code, "message": error.message, "details": error.details}

@@ -19,7 +19,13 @@ from portal.core import audit
 from portal.core.dates import format_datetime, london_date
 from portal.core.links import absolute_url
 from portal.core.outbox import queue_email
-from portal.core.vocab import ACTIVE_BOOKING_STATUSES, AccessFeature, BookingStatus, OfferStatus, Role
+from portal.core.vocab import (
+    ACTIVE_BOOKING_STATUSES,
+    AccessFeature,
+    BookingStatus,
+    OfferStatus,
+    Role,
+)
 from portal.db import DbSession, utcnow
 from portal.offers.models import Offer, OfferSession
 from portal.organisations.models import Student

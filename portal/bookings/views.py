@@ -19,6 +19,7 @@ from portal.core.vocab import BookingStatus, Role
 from portal.extensions import db
 from portal.offers.models import Offer, OfferSession
 from portal.organisations.models import Student
+from portal.organisations.services import record_special_category_view
 
 bp = Blueprint("bookings", __name__)
 extend_navigation(Role.SCHOOL, "Bookings", "bookings.school_bookings")
@@ -172,6 +173,9 @@ def employer_bookings() -> Any:
 def employer_booking(booking_id: int) -> Any:
     """One booking as the employer sees it (first name, year, school and adjustments only), and the decision."""
     booking = _booking_or_404(booking_id, access.can_manage_employer_booking)
+    if booking.student.need_codes and request.method == "GET":
+        record_special_category_view(db.session, booking.student, "adjustments shown to the employer")
+        db.session.commit()
     form = DecisionForm()
     if form.validate_on_submit():
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import click
 from flask.cli import with_appcontext
@@ -55,7 +56,7 @@ def match_command(school_urn: str, student_ref: str, radius_km: float, types: st
     request = MatchRequest(activity_types=tuple(codes), radius_km=radius_km,
                            date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"))
     outcome = match_student(db.session, student, request)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "offer_ref": m.offer.offer_ref, "title": m.offer.title,
             "session_start": to_london(m.session.starts_at).isoformat(),

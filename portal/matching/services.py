@@ -28,12 +28,18 @@ from portal.core.vocab import (
     AccessFeature,
     ActivityType,
     BookingStatus,
-    SendStatus,
     Sector,
+    SendStatus,
 )
 from portal.db import DbSession, utcnow
 from portal.offers.models import Offer, OfferSector, OfferSession
-from portal.offers.search import OfferQuery, distances_km, filter_conditions, located_within, session_window
+from portal.offers.search import (
+    OfferQuery,
+    distances_km,
+    filter_conditions,
+    located_within,
+    session_window,
+)
 from portal.organisations.models import School, Student
 
 DEFAULT_RADIUS_KM = 15.0

@@ -18,6 +18,7 @@ from portal.extensions import db
 from portal.matching import services
 from portal.matching.forms import MatchForm
 from portal.organisations.models import Student
+from portal.organisations.services import record_special_category_view
 
 bp = Blueprint("matching", __name__)
 extend_navigation(Role.SCHOOL, "Find placements", "matching.match")
@@ -54,10 +55,16 @@ def match() -> Any:
             if student is None:
                 abort(404)
             context["outcome"] = services.match_student(db.session, student, match_request)
+            if student.need_codes:  # the results name the student's needs
+                record_special_category_view(db.session, student, "needs shown on the match page")
+                db.session.commit()
         else:
             year = int(form.year_group.data) if form.year_group.data else None
             students = services.students_in_group(db.session, school, year_group=year,
                                                   tutor_group=form.tutor_group.data or None, student_ids=picked)
             context["group"] = students
             context["group_matches"] = services.match_group(db.session, school, students, match_request)
+            for shown in {s for g in context["group_matches"] for s, why in g.misfits if why.startswith("needs")}:
+                record_special_category_view(db.session, shown, "needs shown on the group match page")
+            db.session.commit()
     return render_template("matching/match.html", **context), (400 if form.errors else 200)

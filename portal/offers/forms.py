@@ -69,6 +69,8 @@ def parse_time(text: str) -> dt.time:
 class TimeField(StringField):
     """A time of day typed in a text box ('9:30am', '14:00'); data is a datetime.time."""
 
+    data: Any
+
     def process_formdata(self, valuelist: list[Any]) -> None:
         """Keep the typed text to show back; parse it in pre_validate."""
         super().process_formdata(valuelist)
@@ -205,12 +207,18 @@ class SessionForm(FlaskForm):
                                      description="Add supervisors on the Supervisors page.")
 
     def starts_at(self) -> dt.datetime:
-        """The start as an aware UTC datetime."""
-        return local_to_utc(dt.datetime.combine(self.start_date.data, self.start_time.data))
+        """The start as an aware UTC datetime (call after validation)."""
+        return local_to_utc(dt.datetime.combine(self._start_day(), self.start_time.data))
 
     def ends_at(self) -> dt.datetime:
-        """The end as an aware UTC datetime."""
-        return local_to_utc(dt.datetime.combine(self.end_date.data or self.start_date.data, self.end_time.data))
+        """The end as an aware UTC datetime (call after validation)."""
+        return local_to_utc(dt.datetime.combine(self.end_date.data or self._start_day(), self.end_time.data))
+
+    def _start_day(self) -> dt.date:
+        """The start date, which validation guarantees."""
+        if self.start_date.data is None:
+            raise ValueError("validate the session form before reading its times")
+        return self.start_date.data
 
 
 class SupervisorForm(FlaskForm):

@@ -24,6 +24,7 @@ from portal.db import DbSession, utcnow
 from portal.geo import Location
 from portal.offers.geography import LocationCache
 from portal.offers.models import Offer, OfferFeature, OfferSector, OfferSession, OfferYearGroup
+from portal.offers.services import refresh_last_session
 from portal.organisations.models import Employer
 
 EMPLOYER_COLUMNS = ("employer_ref", "name", "sector", "postcode", "safeguarding_email", "insurance_expiry")
@@ -379,7 +380,7 @@ class _Plan:
 
 
 def _plan_existing(session: DbSession, records: dict[str, OfferRecord], existing: dict[str, Any],
-                   report: ImportReport, plan: _Plan) -> None:
+                   report: ImportReport, plan: _Plan, errors: list[RowError]) -> None:
     """Compare offers already in the portal with the file: fields, code sets and sessions."""
     ids = [row.id for row in existing.values()]
     sectors = _children(session, OfferSector, "sector", ids)
@@ -387,7 +388,8 @@ def _plan_existing(session: DbSession, records: dict[str, OfferRecord], existing
     features = _children(session, OfferFeature, "feature", ids)
     sessions: dict[int, dict[dt.datetime, Any]] = {}
     for row in _rows_by_key(session, (OfferSession.id, OfferSession.offer_id, OfferSession.starts_at,
-                                      OfferSession.ends_at, OfferSession.capacity), OfferSession.offer_id, ids):
+                                      OfferSession.ends_at, OfferSession.capacity, OfferSession.booked),
+                            OfferSession.offer_id, ids):
         sessions.setdefault(row.offer_id, {})[row.starts_at] = row
     for ref, current in existing.items():
         record = records[ref]
@@ -407,18 +409,21 @@ def _plan_existing(session: DbSession, records: dict[str, OfferRecord], existing
         if codes_changed:
             plan.replace_children[current.id] = record
             plan.notes_kept[current.id] = {code: f.note for code, f in features.get(current.id, {}).items()}
-        sessions_changed = _plan_sessions(current.id, record, sessions.get(current.id, {}), plan)
+        sessions_changed = _plan_sessions(current.id, record, sessions.get(current.id, {}), plan, errors)
         if changed or codes_changed or sessions_changed:
             report.updated += 1
         else:
             report.unchanged += 1
 
 
-def _plan_sessions(offer_id: int, record: OfferRecord, current: dict[dt.datetime, Any], plan: _Plan) -> bool:
+def _plan_sessions(offer_id: int, record: OfferRecord, current: dict[dt.datetime, Any], plan: _Plan,
+                   errors: list[RowError]) -> bool:
     """New sessions to insert and existing ones (same start) to update; True when anything changes."""
     changed = False
     for row in record.sessions:
         found = current.get(row.starts_at)
+        if found is not None and row.capacity < found.booked:
+            errors.append(RowError(row.line, "capacity", f"{found.booked} places of this session are already booked"))
         if found is None:
             plan.new_sessions.append({"offer_id": offer_id, "starts_at": row.starts_at, "ends_at": row.ends_at,
                                       "capacity": row.capacity})
@@ -446,15 +451,17 @@ def import_offers(session: DbSession, source: Source, *, dry_run: bool = False, 
     guard_errors(sorted(errors, key=lambda error: error.line))
 
     plan = _Plan()
-    _plan_existing(session, records, existing, report, plan)
+    _plan_existing(session, records, existing, report, plan, errors)
+    guard_errors(errors)
     for ref, record in records.items():
         if ref in existing:
             continue
-        publish = _publishable(record, employers[record.employer_id], now)
+        publish = _publishable(record, employers[record.employer_id or 0], now)
         plan.drafts += not publish
         plan.new_offers.append({
             "offer_ref": ref, **_offer_values(record),
             "status": (OfferStatus.PUBLISHED if publish else OfferStatus.DRAFT).value,
+            "last_session_starts_at": max(s.starts_at for s in record.sessions),
             "published_at": now if publish else None, "created_at": now, "updated_at": now,
         })
     report.created = len(plan.new_offers)
@@ -484,7 +491,9 @@ def _write_offers(session: DbSession, records: dict[str, OfferRecord], plan: _Pl
         for chunk in _chunks(replaced):
             condition: ColumnElement[bool] = model.offer_id.in_(chunk)
             session.execute(delete(model).where(condition).execution_options(synchronize_session=False))
-    targets = [(offer_id, records[ref], {}) for ref, offer_id in new_ids.items()]
+    targets: list[tuple[int, OfferRecord, dict[str, str | None]]] = [
+        (offer_id, records[ref], {}) for ref, offer_id in new_ids.items()
+    ]
     targets += [(offer_id, record, plan.notes_kept.get(offer_id, {})) for offer_id, record in plan.replace_children.items()]
     sectors, years, features = [], [], []
     for offer_id, record, notes in targets:
@@ -503,3 +512,4 @@ def _write_offers(session: DbSession, records: dict[str, OfferRecord], plan: _Pl
     ]
     _bulk(session, insert(OfferSession), [{**row, "created_at": now} for row in new_sessions])
     _bulk(session, update(OfferSession), plan.session_updates)
+    refresh_last_session(session, [row["offer_id"] for row in plan.new_sessions])

@@ -37,8 +37,10 @@ class Offer(Model):
     __tablename__ = "offers"
     __table_args__ = (
         # The distance search: published offers inside a latitude/longitude box (virtual: latitude
-        # NULL). employer_id makes it covering, so the vetted-employer check needs no table read.
-        Index("ix_offers_search_location", "status", "latitude", "longitude", "employer_id"),
+        # NULL). The last two columns make it covering: "has a future session" and "vetted
+        # employer" are checked without reading the table or the sessions.
+        Index("ix_offers_search_location", "status", "latitude", "longitude", "last_session_starts_at",
+              "employer_id"),
         Index("ix_offers_employer_id_status", "employer_id", "status"),
     )
 
@@ -59,6 +61,10 @@ class Offer(Model):
     preparation: Mapped[str] = mapped_column(Text, default="")
     travel_notes: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default=OfferStatus.DRAFT.value)
+    # Start of the offer's latest session (None without sessions): searches skip offers whose
+    # sessions are all past without reading the sessions. Whatever adds, moves or removes
+    # sessions must call offers.services.refresh_last_session (the services and imports do).
+    last_session_starts_at: Mapped[dt.datetime | None]
     published_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

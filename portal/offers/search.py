@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.core.dates import start_of_london_day
@@ -123,14 +124,22 @@ def _session_conditions(start: dt.datetime, end: dt.datetime | None) -> list[Col
     return conditions
 
 
-def filter_conditions(query: OfferQuery, now: dt.datetime) -> list[ColumnElement[bool]]:
-    """SQL conditions every result meets: published, vetted employer, the filters, a session in the window."""
+def filter_conditions(query: OfferQuery, now: dt.datetime, *, sessions: bool = True) -> list[ColumnElement[bool]]:
+    """SQL conditions every result meets: published, vetted employer, the filters, a session in the window.
+
+    The offer's last session start settles "has a session after the window's start" from the index;
+    the sessions themselves are read only when the window also has an end. sessions=False leaves
+    that read out, for queries that join the sessions themselves.
+    """
+    start, end = session_window(query, now)
     vetted = select(Employer.id).where(Employer.vetting_status == VettingStatus.VETTED.value)
     conditions: list[ColumnElement[bool]] = [
         Offer.status == OfferStatus.PUBLISHED.value,
+        Offer.last_session_starts_at > start,
         Offer.employer_id.in_(vetted),
-        exists().where(*_session_conditions(*session_window(query, now))),
     ]
+    if sessions and end is not None:
+        conditions.append(exists().where(*_session_conditions(start, end)))
     if query.activity_types:
         conditions.append(Offer.activity_type.in_(list(query.activity_types)))
     if query.delivery_modes:
@@ -148,28 +157,45 @@ def filter_conditions(query: OfferQuery, now: dt.datetime) -> list[ColumnElement
     return conditions
 
 
-def _soonest_first(query: OfferQuery, now: dt.datetime) -> Any:
-    """The start of each offer's first session in the window, for ordering by date."""
-    return (
-        select(func.min(OfferSession.starts_at))
-        .where(*_session_conditions(*session_window(query, now)))
-        .correlate(Offer)
-        .scalar_subquery()
-    )
-
-
 def _count(session: DbSession, conditions: list[ColumnElement[bool]]) -> int:
     """How many offers meet the conditions."""
     return session.scalar(select(func.count()).select_from(Offer).where(*conditions)) or 0
 
 
-def _ids_by_date(conditions: list[ColumnElement[bool]], query: OfferQuery, now: dt.datetime) -> Select[Any]:
-    """Offer ids meeting the conditions, soonest session first."""
-    return select(Offer.id).where(*conditions).order_by(_soonest_first(query, now), Offer.id)
+def _ids_by_date(session: DbSession, query: OfferQuery, now: dt.datetime, offset: int, limit: int,
+                 *extra: ColumnElement[bool]) -> list[int]:
+    """Ids of a page of offers meeting the query (and extra conditions), soonest session in the window first.
+
+    Reads sessions in start order (the starts_at index), checks each one's offer, and keeps each
+    offer's first appearance, fetching more rows only when sessions of the same offers fill the
+    batch: a page costs a short index scan instead of ranking every offer.
+    """
+    start, end = session_window(query, now)
+    window = [OfferSession.starts_at > start] + ([OfferSession.starts_at < end] if end is not None else [])
+    offer_matches = exists().where(
+        Offer.id == OfferSession.offer_id, *filter_conditions(query, now, sessions=False), *extra
+    )
+    statement = (
+        select(OfferSession.offer_id)
+        .where(*window, offer_matches)
+        .order_by(OfferSession.starts_at, OfferSession.id)
+    )
+    wanted = offset + limit
+    found: dict[int, None] = {}
+    fetched, batch = 0, 2 * wanted + 20
+    connection = session.connection()
+    while len(found) < wanted:
+        rows = connection.execute(statement.offset(fetched).limit(batch)).scalars().all()
+        found.update(dict.fromkeys(rows))
+        fetched += len(rows)
+        if len(rows) < batch:
+            break
+        batch *= 2
+    return list(found)[offset:wanted]
 
 
-def located_within(session: DbSession, query: OfferQuery, now: dt.datetime) -> list[tuple[float, int]]:
-    """(distance in metres, offer id) of every located offer within the radius, nearest first."""
+def _within_radius(session: DbSession, query: OfferQuery, now: dt.datetime) -> list[tuple[float, int]]:
+    """(distance in metres, offer id), unsorted, of every located offer within the radius."""
     if query.origin is None or query.radius_km is None:
         raise ValueError("a distance search needs an origin and a radius")
     latitude, longitude = query.origin
@@ -186,9 +212,12 @@ def located_within(session: DbSession, query: OfferQuery, now: dt.datetime) -> l
     count = len(ids)
     _, _, metres = _geod().inv([longitude] * count, [latitude] * count, longitudes, latitudes)
     limit = query.radius_km * 1000.0
-    within = [(distance, offer_id) for distance, offer_id in zip(metres, ids, strict=True) if distance <= limit]
-    within.sort()
-    return within
+    return [(distance, offer_id) for distance, offer_id in zip(metres, ids, strict=True) if distance <= limit]
+
+
+def located_within(session: DbSession, query: OfferQuery, now: dt.datetime) -> list[tuple[float, int]]:
+    """(distance in metres, offer id) of every located offer within the radius, nearest first."""
+    return sorted(_within_radius(session, query, now))
 
 
 def search_offers(
@@ -199,22 +228,20 @@ def search_offers(
     now = now or utcnow()
     page = max(page, 1)
     offset = (page - 1) * per_page
-    conditions = filter_conditions(query, now)
     distances: dict[int, float] = {}
     if query.origin is not None and query.radius_km is not None:
-        located = located_within(session, query, now)
-        virtual = [*conditions, Offer.latitude.is_(None)]
-        total = len(located) + _count(session, virtual)
-        page_ids = [offer_id for _, offer_id in located[offset:offset + per_page]]
-        distances = {offer_id: metres / 1000.0 for metres, offer_id in located[offset:offset + per_page]}
-        if len(page_ids) < per_page:
-            virtual_offset = max(0, offset - len(located))
-            page_ids += session.scalars(
-                _ids_by_date(virtual, query, now).offset(virtual_offset).limit(per_page - len(page_ids))
-            ).all()
+        within = _within_radius(session, query, now)
+        nearest = heapq.nsmallest(offset + per_page, within)[offset:]  # only the page needs sorting
+        # Virtual offers have no location: they match any distance and follow the located ones.
+        virtual = Offer.latitude.is_(None)
+        total = len(within) + _count(session, [*filter_conditions(query, now), virtual])
+        page_ids = [offer_id for _, offer_id in nearest]
+        distances = {offer_id: metres / 1000.0 for metres, offer_id in nearest}
+        if len(page_ids) < per_page and total > len(within):
+            page_ids += _ids_by_date(session, query, now, max(0, offset - len(within)), per_page - len(page_ids), virtual)
     else:
-        total = _count(session, conditions)
-        page_ids = list(session.scalars(_ids_by_date(conditions, query, now).offset(offset).limit(per_page)))
+        total = _count(session, filter_conditions(query, now))
+        page_ids = _ids_by_date(session, query, now, offset, per_page)
     offers = _load(session, page_ids)
     if query.origin is not None and query.radius_km is None:
         located_here = [o for o in offers if o.latitude is not None and o.longitude is not None]
@@ -242,7 +269,6 @@ def _load(session: DbSession, ids: list[int]) -> list[Offer]:
             select(Offer).where(Offer.id.in_(ids)).options(
                 joinedload(Offer.employer),
                 selectinload(Offer.sessions),
-                selectinload(Offer.sectors),
                 selectinload(Offer.year_groups),
                 selectinload(Offer.features),
             )

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from portal.core.dates import format_date, london_date
 from portal.core.vocab import (
@@ -396,6 +397,24 @@ def _check_session(session: DbSession, offer: Offer, details: SessionDetails, no
         )
 
 
+def refresh_last_session(session: DbSession, offer_ids: Sequence[int]) -> None:
+    """Recompute the offers' last_session_starts_at from their sessions (set-based; after any session change)."""
+    latest = (select(func.max(OfferSession.starts_at)).where(OfferSession.offer_id == Offer.id)
+              .correlate(Offer).scalar_subquery())
+    ids = sorted(set(offer_ids))
+    for start in range(0, len(ids), 500):
+        session.execute(
+            update(Offer).where(Offer.id.in_(ids[start:start + 500])).values(last_session_starts_at=latest)
+            .execution_options(synchronize_session="fetch")
+        )
+
+
+def _sessions_changed(session: DbSession, offer: Offer) -> None:
+    """Keep the offer's last session start in step after one of its sessions changed."""
+    session.flush()
+    refresh_last_session(session, [offer.id])
+
+
 def add_session(session: DbSession, offer: Offer, details: SessionDetails, now: dt.datetime | None = None) -> OfferSession:
     """Add a dated session to an offer."""
     now = now or utcnow()
@@ -404,7 +423,7 @@ def add_session(session: DbSession, offer: Offer, details: SessionDetails, now: 
     occurrence = OfferSession(starts_at=details.starts_at, ends_at=details.ends_at, capacity=details.capacity)
     occurrence.supervisors = supervisors
     offer.sessions.append(occurrence)
-    session.flush()
+    _sessions_changed(session, offer)
     return occurrence
 
 
@@ -414,10 +433,13 @@ def update_session(session: DbSession, occurrence: OfferSession, details: Sessio
     now = now or utcnow()
     if occurrence.starts_at <= now:
         raise OfferError("This session has already started and can no longer change")
+    if details.capacity < occurrence.booked:
+        raise OfferError(f"{occurrence.booked} places are already booked: the session needs at least that many",
+                         "capacity")
     _check_session(session, occurrence.offer, details, now, occurrence.id)
     occurrence.supervisors = supervisors_of_employer(session, occurrence.offer.employer_id, details.supervisor_ids)
     occurrence.starts_at, occurrence.ends_at, occurrence.capacity = details.starts_at, details.ends_at, details.capacity
-    session.flush()
+    _sessions_changed(session, occurrence.offer)
 
 
 def remove_session(session: DbSession, occurrence: OfferSession, now: dt.datetime | None = None) -> None:
@@ -426,11 +448,13 @@ def remove_session(session: DbSession, occurrence: OfferSession, now: dt.datetim
     offer = occurrence.offer
     if occurrence.starts_at <= now:
         raise OfferError("This session has already started and cannot be removed")
+    if occurrence.booked:
+        raise OfferError("Students are booked on this session: their schools must cancel the bookings first")
     if offer.status == OfferStatus.PUBLISHED.value and future_sessions(offer, now) == [occurrence]:
         raise OfferError("A published offer needs at least one future session: add another or pause the offer first")
     offer.sessions.remove(occurrence)
     session.delete(occurrence)
-    session.flush()
+    _sessions_changed(session, offer)
 
 
 # --- supervisors ------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -49,13 +50,28 @@ def _page_number() -> int:
     return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
-def _form_error(form: Any, error: services.OfferError) -> None:
-    """Attach a service error to its field, or to the whole form."""
-    field = getattr(form, error.field, None) if error.field else None
+def _form_error(form: Any, error: services.OfferError, fields: dict[str, str] | None = None) -> None:
+    """Attach a service error to its field (renamed through fields), or to the whole form."""
+    name = (fields or {}).get(error.field or "", error.field)
+    field = getattr(form, name, None) if name else None
     if field is not None:
         field.errors = [*field.errors, str(error)]
     else:
         form.form_errors.append(str(error))
+
+
+def _saved(form: Any, action: Callable[[], Any], message: str, target: Callable[[Any], str],
+           fields: dict[str, str] | None = None) -> Any:
+    """Run a service call for a valid form: commit, flash and redirect; or roll back and show the error (None)."""
+    try:
+        result = action()
+    except services.OfferError as error:
+        db.session.rollback()
+        _form_error(form, error, fields)
+        return None
+    db.session.commit()
+    flash(message, "success")
+    return redirect(target(result))
 
 
 def _rendered(template: str, form: Any, **context: Any) -> Any:
@@ -114,22 +130,17 @@ def profile_edit() -> Any:
         form = ProfileForm()
     if form.validate_on_submit():
         details = services.ProfileDetails(
-            sector=form.sector.data, address=form.address.data, postcode=form.postcode.data,
+            sector=form.sector.data, address=form.address.data, postcode=form.postcode.data or "",
             safeguarding_lead_name=form.safeguarding_lead_name.data,
             safeguarding_lead_email=form.safeguarding_lead_email.data,
             safeguarding_lead_phone=form.safeguarding_lead_phone.data, insurer=form.insurer.data,
             insurance_expiry=form.insurance_expiry.data, disability_confident=form.disability_confident.data,
             autism_trained_staff=form.autism_trained_staff.data == "yes",
         )
-        try:
-            services.update_profile(db.session, employer, details)
-        except services.OfferError as error:
-            db.session.rollback()
-            _form_error(form, error)
-        else:
-            db.session.commit()
-            flash("Your profile has been saved.", "success")
-            return redirect(url_for("offers.profile"))
+        done = _saved(form, lambda: services.update_profile(db.session, employer, details),
+                      "Your profile has been saved.", lambda _: url_for("offers.profile"))
+        if done:
+            return done
     return _rendered("offers/profile_form.html", form)
 
 
@@ -183,15 +194,11 @@ def offer_new() -> Any:
     """Describe a new offer (saved as a draft)."""
     form = _offer_form(None)
     if form.validate_on_submit():
-        try:
-            offer = services.create_offer(db.session, current_user.employer, _offer_details(form))
-        except services.OfferError as error:
-            db.session.rollback()
-            _form_error(form, error)
-        else:
-            db.session.commit()
-            flash("Your offer is saved as a draft. Add a session, then publish it.", "success")
-            return redirect(url_for("offers.offer_detail", offer_id=offer.id))
+        done = _saved(form, lambda: services.create_offer(db.session, current_user.employer, _offer_details(form)),
+                      "Your offer is saved as a draft. Add a session, then publish it.",
+                      lambda offer: url_for("offers.offer_detail", offer_id=offer.id))
+        if done:
+            return done
     return _rendered("offers/offer_form.html", form, offer=None, employer=current_user.employer)
 
 
@@ -216,15 +223,10 @@ def offer_edit(offer_id: int) -> Any:
         return redirect(url_for("offers.offer_detail", offer_id=offer.id))
     form = _offer_form(offer)
     if form.validate_on_submit():
-        try:
-            services.update_offer(db.session, offer, _offer_details(form))
-        except services.OfferError as error:
-            db.session.rollback()
-            _form_error(form, error)
-        else:
-            db.session.commit()
-            flash("The offer has been saved.", "success")
-            return redirect(url_for("offers.offer_detail", offer_id=offer.id))
+        done = _saved(form, lambda: services.update_offer(db.session, offer, _offer_details(form)),
+                      "The offer has been saved.", lambda _: url_for("offers.offer_detail", offer_id=offer.id))
+        if done:
+            return done
     return _rendered("offers/offer_form.html", form, offer=offer, employer=offer.employer)
 
 
@@ -300,6 +302,10 @@ def _session_form(offer: Offer, occurrence: OfferSession | None) -> SessionForm:
     return form
 
 
+# Service errors name the session's times; the form holds them in these fields.
+SESSION_FIELDS = {"starts_at": "start_date", "ends_at": "end_time"}
+
+
 def _session_details(form: SessionForm) -> services.SessionDetails:
     """Turn a valid session form into the service's details."""
     return services.SessionDetails(starts_at=form.starts_at(), ends_at=form.ends_at(),
@@ -313,22 +319,12 @@ def session_new(offer_id: int) -> Any:
     offer = _own_offer(offer_id)
     form = _session_form(offer, None)
     if form.validate_on_submit():
-        try:
-            services.add_session(db.session, offer, _session_details(form))
-        except services.OfferError as error:
-            db.session.rollback()
-            _form_error(form, _session_field(error))
-        else:
-            db.session.commit()
-            flash("The session has been added.", "success")
-            return redirect(url_for("offers.offer_detail", offer_id=offer.id))
+        done = _saved(form, lambda: services.add_session(db.session, offer, _session_details(form)),
+                      "The session has been added.", lambda _: url_for("offers.offer_detail", offer_id=offer.id),
+                      SESSION_FIELDS)
+        if done:
+            return done
     return _rendered("offers/session_form.html", form, offer=offer, occurrence=None)
-
-
-def _session_field(error: services.OfferError) -> services.OfferError:
-    """Point a service error about a session time at the form field that holds it."""
-    fields = {"starts_at": "start_date", "ends_at": "end_time"}
-    return services.OfferError(str(error), fields.get(error.field or "", error.field))
 
 
 @bp.route("/employer/offers/<int:offer_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
@@ -339,15 +335,11 @@ def session_edit(offer_id: int, session_id: int) -> Any:
     occurrence = _own_session(offer, session_id)
     form = _session_form(offer, occurrence)
     if form.validate_on_submit():
-        try:
-            services.update_session(db.session, occurrence, _session_details(form))
-        except services.OfferError as error:
-            db.session.rollback()
-            _form_error(form, _session_field(error))
-        else:
-            db.session.commit()
-            flash("The session has been saved.", "success")
-            return redirect(url_for("offers.offer_detail", offer_id=offer.id))
+        done = _saved(form, lambda: services.update_session(db.session, occurrence, _session_details(form)),
+                      "The session has been saved.", lambda _: url_for("offers.offer_detail", offer_id=offer.id),
+                      SESSION_FIELDS)
+        if done:
+            return done
     return _rendered("offers/session_form.html", form, offer=offer, occurrence=occurrence)
 
 
@@ -488,7 +480,8 @@ def offer_view(offer_id: int) -> Any:
     now = utcnow()
     distance = None
     school = current_user.school if current_user.role == Role.SCHOOL.value else None
-    if school is not None and school.latitude is not None and offer.latitude is not None:
+    if school is not None and school.latitude is not None and school.longitude is not None \
+            and offer.latitude is not None and offer.longitude is not None:
         from portal.geo import distance_km
 
         distance = distance_km((school.latitude, school.longitude), (offer.latitude, offer.longitude))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.core import audit
 from portal.core.csvimport import Cells, ImportReport, RowError, guard_errors, open_text, read_csv
-from portal.core.vocab import YEAR_GROUPS, AccessFeature, SendStatus, Sector
+from portal.core.vocab import YEAR_GROUPS, AccessFeature, Sector, SendStatus
 from portal.db import DbSession
 from portal.organisations.models import School, Student
 from portal.organisations.services import StudentDetails, apply_details

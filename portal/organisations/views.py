@@ -28,7 +28,12 @@ from portal.organisations.forms import (
     StudentSignInForm,
 )
 from portal.organisations.models import Employer, School, Student
-from portal.organisations.roster_import import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_students, mark_left
+from portal.organisations.roster_import import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    import_students,
+    mark_left,
+)
 
 bp = Blueprint("organisations", __name__)
 ROSTER_COLUMNS = [(c, True) for c in REQUIRED_COLUMNS] + [(c, False) for c in OPTIONAL_COLUMNS]

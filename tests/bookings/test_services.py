@@ -13,7 +13,14 @@ from portal.core.models import OutboxMessage
 from portal.core.vocab import Role
 from portal.extensions import db
 from portal.offers.models import OfferSession
-from tests.factories import make_employer, make_offer, make_school, make_session, make_student, make_user
+from tests.factories import (
+    make_employer,
+    make_offer,
+    make_school,
+    make_session,
+    make_student,
+    make_user,
+)
 
 
 @pytest.fixture
@@ -170,3 +177,23 @@ def test_completion_only_after_the_session_and_no_show_by_either_side(setting):
     services.decide(db.session, setting["employer_staff"], second, accept=True)
     services.mark_completed(db.session, setting["staff"], second, now=after)
     assert second.status == "completed"
+
+
+def test_employer_sees_only_first_name_year_school_and_adjustments_and_the_view_is_audited(client, login, setting):
+    from portal.core.models import AuditEvent
+
+    student = make_student(setting["school"], first_name="Zainab", last_name="Secretsurname", needs=["quiet_space"],
+                           send_status="ehcp", disadvantaged=True, upn="K123456789012",
+                           date_of_birth=dt.date(2011, 7, 23), email="zainab@private.example")
+    booking = _book(setting, student)
+    db.session.commit()
+    login(setting["employer_staff"])
+    page = client.get(f"/employer/bookings/{booking.id}").get_data(as_text=True)
+    assert "Zainab" in page and "Year 10" in page and setting["school"].name in page and "Quiet space" in page
+    for secret in ("Secretsurname", "K123456789012", "zainab@private.example", "23 July 2011", "2011-07-23",
+                   "Education, health and care plan", "EHCP", "ehcp", "isadvantaged", "pupil premium"):
+        assert secret not in page, secret
+    listing = client.get("/employer/bookings").get_data(as_text=True)
+    assert "Zainab" in listing and "Secretsurname" not in listing
+    assert db.session.scalars(select(AuditEvent).where(AuditEvent.object_id == student.id,
+                                                       AuditEvent.actor_id == setting["employer_staff"].id)).first()

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from axe_playwright_python.base import AxeResults
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import ConsoleMessage, Error, Page, Request, Response, expect
 
@@ -17,7 +18,22 @@ WIDE = {"width": 1280, "height": 800}
 NARROW = {"width": 320, "height": 640}
 FORM_CONTROLS = "input:not([type=hidden]), select, textarea"
 
-_axe = Axe()
+
+class PageAxe(Axe):
+    """axe_playwright_python's Axe, injecting axe-core once per document and bringing back only the
+    violations (the full results of every rule are large, and copying them back is most of the cost)."""
+
+    def run(self, page: Page, context: Any = None, options: dict[str, Any] | None = None) -> AxeResults:
+        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+            page.evaluate(self.axe_script)
+        violations = page.evaluate(
+            "([context, options]) => axe.run(context || document, options).then(r => r.violations)",
+            [context, options or {}],
+        )
+        return AxeResults({"violations": violations})
+
+
+_axe = PageAxe()
 
 
 @dataclass
@@ -31,12 +47,21 @@ class PageMonitor:
     page: Page
     problems: list[str] = field(default_factory=list)
     documents: list[tuple[str, int]] = field(default_factory=list)
+    navigations: int = 0  # main-frame navigations started while listening
+    _issued: dict[Request, int] = field(default_factory=dict)  # request -> navigations before it
 
     def __post_init__(self) -> None:
-        self.page.on("console", self._on_console)
-        self.page.on("pageerror", self._on_page_error)
-        self.page.on("requestfailed", self._on_request_failed)
-        self.page.on("response", self._on_response)
+        self._listeners: list[tuple[str, Any]] = [
+            ("console", self._on_console), ("pageerror", self._on_page_error), ("request", self._on_request),
+            ("requestfailed", self._on_request_failed), ("response", self._on_response),
+        ]
+        for event, listener in self._listeners:
+            self.page.on(event, listener)
+
+    def stop(self) -> None:
+        """Stop listening (the page may be reused by the next test)."""
+        for event, listener in self._listeners:
+            self.page.remove_listener(event, listener)
 
     def _is_document(self, request: Request) -> bool:
         return request.is_navigation_request() and request.frame == self.page.main_frame
@@ -59,7 +84,18 @@ class PageMonitor:
     def _on_page_error(self, error: Error) -> None:
         self.problems.append(f"uncaught exception: {error}")
 
+    def _on_request(self, request: Request) -> None:
+        if self._is_document(request):
+            self.navigations += 1
+        else:
+            self._issued[request] = self.navigations
+
     def _on_request_failed(self, request: Request) -> None:
+        # Leaving a page (submitting its form, say) cancels what it was still loading, such as the
+        # favicon: that is the browser moving on, not a request that failed.
+        left_behind = self._issued.get(request, -1) < self.navigations
+        if "ERR_ABORTED" in (request.failure or "") and not self._is_document(request) and left_behind:
+            return
         self.problems.append(f"{request.method} {request.url} failed: {request.failure}")
 
     def last_document_status(self) -> int | None:

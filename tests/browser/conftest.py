@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from portal import create_app
 from portal.accounts.models import User
 from portal.core.vocab import Role
+from portal.db import utcnow
 from portal.demo import DEMO_PASSWORD, seed_demo
 from portal.extensions import db
 from portal.organisations.models import Student
@@ -85,8 +87,23 @@ class PortalServer:
     url: str
     logins: dict[str, str]  # role -> demo email
 
+    api_tokens: dict[str, str] = field(default_factory=dict)
+
     def email_for(self, role: str) -> str | None:
         return None if role == ANONYMOUS else self.logins[role]
+
+    def api_headers(self, role: str) -> dict[str, str]:
+        """An Authorization header with a live API token of the role's demo user (staff roles only)."""
+        if role in (ANONYMOUS, Role.STUDENT.value):
+            return {}
+        if role not in self.api_tokens:
+            from portal.accounts.tokens import issue_api_token
+
+            with self.app.app_context():
+                user = db.session.scalars(select(User).where(User.email == self.logins[role])).one()
+                _, self.api_tokens[role] = issue_api_token(db.session, user, "Browser tests")
+                db.session.commit()
+        return {"Authorization": f"Bearer {self.api_tokens[role]}"}
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -96,9 +113,9 @@ class _QuietHandler(WSGIRequestHandler):
         return None
 
 
-def _fill_lists(school_email: str) -> None:
+def _fill_lists(school_email: str, employer_email: str) -> None:
     """Give the lists that start empty one entry each, so their pages are checked with a table in them:
-    an audit event (staff viewed a student's needs) and a pending invitation (team, outbox)."""
+    an audit event (staff viewed a student's needs), a pending invitation (team, outbox) and a booking."""
     from portal.accounts.services import invite_user
     from portal.core import audit
 
@@ -109,6 +126,31 @@ def _fill_lists(school_email: str) -> None:
                  detail="send_and_needs", actor=leader)
     invite_user(db.session, email="new.colleague@northgate.example", name="Chris Lowe", role=Role.SCHOOL,
                 inviter=leader, school_id=leader.school_id)
+    _book_a_place(leader, employer_email)
+
+
+def _book_a_place(leader: User, employer_email: str) -> None:
+    """One booking (through the bookings service) of a student of the demo school on a session of the
+    demo employer, so the school's and the employer's booking pages have a booking to show."""
+    from portal.bookings.services import BookingRefused, book_student
+    from portal.offers.models import Offer, OfferSession
+
+    employer_id = db.session.scalars(select(User.employer_id).where(User.email == employer_email)).one()
+    sessions = db.session.scalars(
+        select(OfferSession).join(Offer).where(Offer.employer_id == employer_id, OfferSession.starts_at > utcnow())
+        .order_by(OfferSession.starts_at)
+    ).all()
+    students = db.session.scalars(
+        select(Student).where(Student.school_id == leader.school_id).order_by(Student.id)
+    ).all()
+    for occurrence in sessions:
+        for student in students:
+            try:
+                book_student(db.session, leader, student, occurrence)
+            except BookingRefused:
+                continue
+            return
+    raise AssertionError("no demo student of the school could be booked on the demo employer's sessions")
 
 
 @pytest.fixture(scope="session")
@@ -128,7 +170,7 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalSe
         for _label, email in demo:  # the first demo account of each role
             user = db.session.scalars(select(User).where(User.email == email)).one()
             logins.setdefault(user.role, email)
-        _fill_lists(logins[Role.SCHOOL.value])
+        _fill_lists(logins[Role.SCHOOL.value], logins[Role.EMPLOYER.value])
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     url = f"http://127.0.0.1:{server.server_port}"
@@ -177,8 +219,8 @@ def signed_in_state(browser: Browser, portal_server: PortalServer) -> Callable[[
                 page.goto("/sign-in")
                 page.get_by_label("Email address", exact=True).fill(portal_server.logins[role])
                 page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
-                page.get_by_role("button", name="Sign in").click()
-                page.wait_for_load_state()
+                with page.expect_navigation():
+                    page.get_by_role("button", name="Sign in").click()
                 assert "/sign-in" not in page.url, f"signing in as the demo {role} failed: still on {page.url}"
                 cache[role] = context.storage_state()
             finally:
@@ -190,39 +232,68 @@ def signed_in_state(browser: Browser, portal_server: PortalServer) -> Callable[[
 
 @dataclass
 class Tab:
-    """A page in its own browser context, with its monitor."""
+    """A browser page and the monitor listening to it for this test."""
 
     page: Page
     monitor: PageMonitor
 
 
+@pytest.fixture(scope="session")
+def shared_page(
+    browser: Browser, portal_server: PortalServer, signed_in_state: Callable[[str], Any],
+) -> Iterator[Callable[[str], Page]]:
+    """shared_page(role) -> one long-lived page per role, signed in (or anonymous), reused by the page tests.
+
+    Every test navigates it afresh; keeping the tab keeps its renderer process, so axe-core's 500 KB
+    script is compiled once per role rather than once per page (a new tab costs about half a second).
+    """
+    pages: dict[str, Page] = {}
+
+    def get(role: str) -> Page:
+        if role not in pages or pages[role].is_closed():
+            pages[role] = _new_page(browser, portal_server, signed_in_state(role))
+        return pages[role]
+
+    yield get
+    for page in pages.values():
+        page.context.close()
+
+
+def _new_page(browser: Browser, server: PortalServer, storage_state: Any) -> Page:
+    context = browser.new_context(
+        base_url=server.url, storage_state=storage_state, viewport=WIDE, locale="en-GB", timezone_id="Europe/London",
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    return context.new_page()
+
+
 @pytest.fixture
 def open_tab(
     browser: Browser, portal_server: PortalServer, signed_in_state: Callable[[str], Any],
-    request: pytest.FixtureRequest,
+    shared_page: Callable[[str], Page], request: pytest.FixtureRequest,
 ) -> Iterator[Callable[..., Tab]]:
-    """open_tab(role) -> a fresh context (signed in as the role, or anonymous) and page at 1280px.
+    """open_tab(role, fresh=False) -> the role's page (signed in as the role, or anonymous) at 1280px.
 
-    When the test fails, each page's screenshot and HTML are saved under test-artifacts/browser/<test>/.
+    fresh=True gives a new browser context of its own, for journeys that sign in or register. When
+    the test fails, each page's screenshot and HTML are saved under test-artifacts/browser/<test>/.
     """
-    tabs: list[Tab] = []
+    tabs: list[tuple[Tab, bool]] = []
+    shutil.rmtree(_artifact_dir(request), ignore_errors=True)  # no stale artifacts from an earlier run
 
-    def open_as(role: str = ANONYMOUS) -> Tab:
-        context = browser.new_context(
-            base_url=portal_server.url, storage_state=signed_in_state(role), viewport=WIDE,
-            locale="en-GB", timezone_id="Europe/London",
-        )
-        context.set_default_timeout(TIMEOUT_MS)
-        page = context.new_page()
+    def open_as(role: str = ANONYMOUS, fresh: bool = False) -> Tab:
+        page = _new_page(browser, portal_server, signed_in_state(role)) if fresh else shared_page(role)
+        if not fresh:
+            page.set_viewport_size(WIDE)
         tab = Tab(page, PageMonitor(page))
-        tabs.append(tab)
+        tabs.append((tab, fresh))
         return tab
 
     yield open_as
 
     report = getattr(request.node, "rep_call", None)
     failed = report is not None and report.failed
-    for index, tab in enumerate(tabs):
+    for index, (tab, fresh) in enumerate(tabs):
+        tab.monitor.stop()
         try:
             if failed and not tab.page.is_closed():
                 folder = _artifact_dir(request)
@@ -232,4 +303,5 @@ def open_tab(
                 (folder / f"problems-{index}.txt").write_text(
                     f"{tab.page.url}\n" + "\n".join(tab.monitor.problems) + "\n", encoding="utf-8")
         finally:
-            tab.page.context.close()
+            if fresh or failed:  # a shared page that saw a failure is replaced for the next test
+                tab.page.context.close()

@@ -224,6 +224,33 @@ def _supervisor_id(ctx: ResolveContext) -> int:
     return _teach(ctx, "supervisor_id", "it only knows supervisors of the signed-in employer")
 
 
+def _booking_id(ctx: ResolveContext) -> int:
+    """A booking of the signed-in school's students, or on the signed-in employer's sessions."""
+    from portal.bookings.models import Booking
+
+    user = ctx.user
+    query = None
+    if ctx.role == Role.SCHOOL.value and user is not None:
+        query = select(Booking.id).where(Booking.school_id == user.school_id)
+    elif ctx.role == Role.EMPLOYER.value and user is not None:
+        query = select(Booking.id).where(Booking.employer_id == user.employer_id)
+    if query is None:
+        return _teach(ctx, "booking_id", "it only knows bookings for school staff and employers")
+    booking_id = db.session.scalars(query.order_by(Booking.id)).first()
+    if booking_id is None:
+        return _teach(ctx, "booking_id", f"the demo {ctx.role} has no bookings (the browser fixture makes one)")
+    return booking_id
+
+
+def _ref(ctx: ResolveContext) -> str:
+    """<ref> in /students/<ref>/...: the school's own reference of one of its students."""
+    if "/students/<ref>" not in ctx.rule:
+        return _teach(ctx, "ref", "it only knows <ref> as a student's reference in /students/<ref>")
+    student = db.session.get(Student, _student_id(ctx))
+    assert student is not None
+    return student.student_ref
+
+
 # Which kind of one-time link each route with a <token> takes.
 TOKEN_PURPOSES = {
     "accounts.reset_password": TokenPurpose.RESET,
@@ -257,7 +284,9 @@ RESOLVERS: dict[str, Callable[[ResolveContext], Any]] = {
     "employer_id": _employer_id,
     "school_id": _school_id,
     "hub_id": _hub_id,
+    "booking_id": _booking_id,
     "offer_id": _offer_id,
+    "ref": _ref,
     "session_id": _session_id,
     "supervisor_id": _supervisor_id,
     "token": _token,

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask import url_for
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from portal.core.vocab import Role
 from portal.demo import DEMO_PASSWORD
@@ -71,6 +72,24 @@ def assert_page_passes(tab: Tab) -> None:
     assert not problems, describe(tab.page, problems)
 
 
+QUESTION_IN_VIEW = """id => {
+  const field = document.getElementById(id);
+  const fieldset = field.closest('fieldset');
+  const question = (['radio', 'checkbox'].includes(field.type) && fieldset && fieldset.querySelector('legend'))
+    || (field.labels && field.labels[0]) || field;
+  const inView = e => { const r = e.getBoundingClientRect(); return r.top > -1 && r.bottom < innerHeight + 1; };
+  return inView(question) && inView(field);
+}"""
+
+
+WHERE = """id => {
+  const field = document.getElementById(id);
+  const label = field.labels && field.labels[0];
+  const box = e => e ? (({top, bottom}) => ({top: Math.round(top), bottom: Math.round(bottom)}))(e.getBoundingClientRect()) : null;
+  return {viewport: innerHeight, scrollY: Math.round(scrollY), field: box(field), label: box(label)};
+}"""
+
+
 # --- journey 5: the error summary -------------------------------------------------------------
 
 
@@ -78,7 +97,7 @@ def assert_page_passes(tab: Tab) -> None:
 def test_error_summary_takes_focus_and_each_link_moves_focus_to_its_field(
     open_tab: Callable[..., Tab], path: str, button: str,
 ) -> None:
-    tab = open_tab()
+    tab = open_tab(fresh=True)
     page = tab.page
     page.goto(path)
     tab_to(page, f"the {button!r} button", control(button))
@@ -101,9 +120,13 @@ def test_error_summary_takes_focus_and_each_link_moves_focus_to_its_field(
         target = page.locator(f"[id='{href[1:]}']")
         expect(target).to_be_focused()
         assert page.url == url, "the link moves focus without navigating"
-        assert target.evaluate("e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }"), (
-            f"{href} is focused but not scrolled into view"
-        )
+        # The question (label, or legend for radios and checkboxes) and the field are both in view
+        # (once any smooth scrolling has finished).
+        try:
+            page.wait_for_function(QUESTION_IN_VIEW, arg=href[1:], timeout=3000)
+        except PlaywrightTimeoutError:
+            where = page.evaluate(WHERE, href[1:])
+            pytest.fail(f"after {href}, the question and its field are not both in view: {where}")
 
     assert_page_passes(tab)
 
@@ -114,7 +137,7 @@ def test_error_summary_takes_focus_and_each_link_moves_focus_to_its_field(
 def test_careers_leader_signs_in_and_adds_a_student_with_the_keyboard(
     open_tab: Callable[..., Tab], portal_server: PortalServer,
 ) -> None:
-    tab = open_tab()
+    tab = open_tab(fresh=True)
     page = tab.page
     page.goto("/sign-in")
     type_into(page, "email", portal_server.logins[Role.SCHOOL.value])
@@ -160,7 +183,7 @@ def test_careers_leader_signs_in_and_adds_a_student_with_the_keyboard(
 def test_visitor_registers_an_employer_and_lands_on_the_employer_home(
     open_tab: Callable[..., Tab], portal_server: PortalServer,
 ) -> None:
-    tab = open_tab()
+    tab = open_tab(fresh=True)
     page = tab.page
     suffix = uuid.uuid4().hex[:6]
     organisation = f"Ancoats Bakery {suffix}"
@@ -183,6 +206,24 @@ def test_visitor_registers_an_employer_and_lands_on_the_employer_home(
 
     assert page.url.endswith(path_of(portal_server, "organisations.employer_home")), page.url
     expect(page.locator("h1")).to_have_text(organisation)
-    expect(page.get_by_role("alert")).to_contain_text("Your organisation is registered")
     expect(page.locator("main")).to_contain_text("has not vetted your organisation yet")
     assert_page_passes(tab)
+
+
+def test_a_new_registration_is_confirmed_with_a_success_banner(
+    open_tab: Callable[..., Tab], portal_server: PortalServer,
+) -> None:
+    tab = open_tab(fresh=True)
+    page = tab.page
+    suffix = uuid.uuid4().hex[:6]
+    page.goto(path_of(portal_server, "accounts.register_employer"))
+    page.get_by_label("Organisation name").fill(f"Deansgate Print {suffix}")
+    page.get_by_label("Main sector").select_option("creative_media")
+    page.get_by_label("Postcode").fill("M3 3HF")
+    page.get_by_label("Your full name").fill("Sam Patel")
+    page.get_by_label("Your work email address").fill(f"sam.patel.{suffix}@deansgateprint.example")
+    page.get_by_label("Create a password").fill("copper lantern meadow 19")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Register").click()
+    assert page.url.endswith(path_of(portal_server, "organisations.employer_home")), page.url
+    expect(page.get_by_role("alert")).to_contain_text("Your organisation is registered", timeout=2000)

@@ -11,7 +11,14 @@ from portal.core.vocab import Role
 from portal.extensions import db
 from portal.matching.services import MatchRequest, match_group, match_student
 from portal.offers.models import OfferSession
-from tests.factories import make_employer, make_offer, make_school, make_session, make_student, make_user
+from tests.factories import (
+    make_employer,
+    make_offer,
+    make_school,
+    make_session,
+    make_student,
+    make_user,
+)
 
 SCHOOL_AT = (53.4809, -2.2374)  # Manchester
 NEAR = (53.4900, -2.2374)  # about 1 km north
@@ -154,7 +161,7 @@ def test_group_match_counts_fits_and_explains_misfits(school, employer):
     needs = make_student(school, year_group=10, needs=["bsl_makaton"], last_name="Signer")
     [result] = match_group(db.session, school, [fits, wrong_year, needs], MatchRequest())
     assert result.fits == [fits]
-    reasons = dict((s.last_name, why) for s, why in result.misfits)
+    reasons = {s.last_name: why for s, why in result.misfits}
     assert reasons == {"Younger": "not open to Year 9", "Signer": "needs bsl or makaton"}
 
 
@@ -186,3 +193,16 @@ def test_match_page_books_a_student_end_to_end(client, login, school, employer):
     assert "1 booking request sent" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(OfferSession, offer.sessions[0].id).booked == 1
+
+
+def test_showing_a_students_needs_on_the_match_page_is_audited(client, login, school, employer):
+    from sqlalchemy import select
+
+    from portal.core.models import AuditEvent
+
+    staff = make_user(Role.SCHOOL, school_id=school.id)
+    student = make_student(school, needs=["quiet_space"])
+    login(staff)
+    client.get(f"/match?student_id={student.id}")
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.object_id == student.id)).all()
+    assert [(e.action, e.actor_id) for e in events] == [("viewed_special_category", staff.id)]

@@ -280,3 +280,24 @@ def test_upload_imports_a_good_file(login):
 def test_only_hub_coordinators_may_import(login):
     assert login(make_user(Role.SCHOOL)).get("/hub/import").status_code == 403
     assert login(make_user(Role.EMPLOYER)).get("/hub/import").status_code == 403
+
+
+def test_new_sessions_of_an_existing_offer_make_it_searchable_again(acme):
+    from portal.offers.search import OfferQuery, search_offers
+
+    import_offers(db.session, _csv(OFFERS_HEADER, _offer_row()))
+    offer = db.session.scalars(select(Offer)).one()
+    acme.vetting_status = "vetted"
+    later = f"{NEXT_YEAR}-09-01"
+    import_offers(db.session, _csv(OFFERS_HEADER, _offer_row(start=f"{later}T09:30", end=f"{later}T15:00")))
+    db.session.expire_all()
+    offer = db.session.get(Offer, offer.id)
+    assert offer.last_session_starts_at == max(s.starts_at for s in offer.sessions)
+    assert offer.id in [item.offer.id for item in search_offers(db.session, OfferQuery()).items]
+
+
+def test_reimport_cannot_cut_capacity_below_booked_places(acme):
+    import_offers(db.session, _csv(OFFERS_HEADER, _offer_row(capacity="12")))
+    db.session.scalars(select(OfferSession)).one().booked = 5
+    db.session.flush()
+    assert _errors(import_offers, _csv(OFFERS_HEADER, _offer_row(capacity="4"))) == {(2, "capacity")}

@@ -183,3 +183,45 @@ def test_batch_distances_agree_with_the_geocoders_distance():
     points = [SALFORD, STOCKPORT, LEEDS, (50.37, -4.14), (55.0, -1.6)]
     for point, batch in zip(points, distances_km(MANCHESTER, points), strict=True):
         assert batch == pytest.approx(distance_km(MANCHESTER, point), abs=0.001)
+
+
+def test_soonest_first_pages_skip_repeated_sessions_of_the_same_offer():
+    busy = make_offer(sessions=0, title="Weekly")
+    for day in range(2, 30):  # many sessions, all before the others' first one
+        make_session(busy, starts_in_days=day)
+    later = []
+    for days in (40, 50, 60):
+        offer = make_offer(sessions=0)
+        make_session(offer, starts_in_days=days)
+        later.append(offer)
+    query = OfferQuery(activity_types=["workplace_visit"])
+    first = search_offers(db.session, query, page=1, per_page=2)
+    second = search_offers(db.session, query, page=2, per_page=2)
+    assert first.total == 4
+    assert _ids(first) == [busy.id, later[0].id] and _ids(second) == [later[1].id, later[2].id]
+
+
+def test_an_offer_whose_sessions_are_all_past_drops_out_when_its_last_session_goes():
+    from portal.offers import services
+
+    offer = make_offer(sessions=0, status="draft")
+    make_session(offer, starts_in_days=-3)
+    future = make_session(offer, starts_in_days=9)
+    offer.status = "published"
+    assert offer.id in _found(OfferQuery())
+    db.session.delete(future)
+    db.session.flush()
+    services.refresh_last_session(db.session, [offer.id])
+    assert offer.id not in _found(OfferQuery())
+
+
+def test_a_closed_date_window_with_a_distance_keeps_virtual_offers_in_the_window():
+    inside = make_offer(location=None, sessions=0)
+    make_session(inside, starts_in_days=20)
+    outside = make_offer(location=None, sessions=0)
+    make_session(outside, starts_in_days=60)
+    today = dt.date.today()
+    query = OfferQuery(origin=MANCHESTER, radius_km=10, date_from=today + dt.timedelta(days=15),
+                       date_to=today + dt.timedelta(days=25))
+    found = _found(query)
+    assert inside.id in found and outside.id not in found

@@ -265,3 +265,31 @@ def test_insurance_warns_when_expired_or_expiring_within_30_days(expiry_in_days,
     expiry = None if expiry_in_days is None else TODAY + dt.timedelta(days=expiry_in_days)
     state = services.insurance_state(make_employer(insurance_expiry=expiry), TODAY)
     assert state.kind == kind and state.needs_attention is warned
+
+
+# --- the offer's last session start (what searches read instead of the sessions) ---------
+
+
+def test_adding_changing_and_removing_sessions_keeps_the_last_session_start():
+    offer = make_offer(_insured_employer(), sessions=0, status="draft")
+    first = services.add_session(db.session, offer, _session_details(days=10), now=NOW)
+    later = services.add_session(db.session, offer, _session_details(days=20), now=NOW)
+    assert offer.last_session_starts_at == later.starts_at
+    services.update_session(db.session, first, _session_details(days=30), now=NOW)
+    assert offer.last_session_starts_at == first.starts_at
+    services.remove_session(db.session, first, now=NOW)
+    assert offer.last_session_starts_at == later.starts_at
+    services.remove_session(db.session, later, now=NOW)
+    assert offer.last_session_starts_at is None
+
+
+def test_a_session_with_booked_places_cannot_be_removed_or_shrunk_below_them():
+    offer = make_offer(_insured_employer(), sessions=0, status="draft")
+    occurrence = services.add_session(db.session, offer, _session_details(capacity=8), now=NOW)
+    services.add_session(db.session, offer, _session_details(days=12), now=NOW)
+    occurrence.booked = 3
+    with pytest.raises(services.OfferError, match="3 places are already booked") as error:
+        services.update_session(db.session, occurrence, _session_details(capacity=2), now=NOW)
+    assert error.value.field == "capacity"
+    with pytest.raises(services.OfferError, match="booked"):
+        services.remove_session(db.session, occurrence, now=NOW)

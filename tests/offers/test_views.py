@@ -12,7 +12,14 @@ from portal.core.vocab import Role
 from portal.extensions import db
 from portal.offers.models import Offer, OfferSession
 from portal.organisations.models import Employer
-from tests.factories import make_employer, make_offer, make_school, make_session, make_supervisor, make_user
+from tests.factories import (
+    make_employer,
+    make_offer,
+    make_school,
+    make_session,
+    make_supervisor,
+    make_user,
+)
 
 FUTURE = dt.date.today() + dt.timedelta(days=40)
 
@@ -312,3 +319,16 @@ def test_schools_see_published_offers_only(login):
     response = client.get(f"/offers/{published.id}")
     assert response.status_code == 200 and "Open offer" in _page(response)
     assert client.get(f"/offers/{draft.id}").status_code == 404
+
+
+def test_removing_a_supervisor_asks_first_and_takes_them_off_sessions(login, two_employers):
+    w = two_employers
+    client = login(w["user_a"])
+    occurrence = w["session"]
+    occurrence.supervisors = [w["supervisor"]]
+    db.session.flush()
+    url = f"/employer/supervisors/{w['supervisor'].id}/remove"
+    assert "Are you sure you want to remove" in _page(client.get(url))
+    assert client.post(url).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(OfferSession, occurrence.id).supervisors == []

@@ -1,0 +1,121 @@
+"""The /api/v1 endpoints: authenticate the bearer token, parse, call a service, answer JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from portal.access import api_allow, api_user, public
+from portal.api import params, services
+from portal.api.errors import ApiError, from_refusal, not_found
+from portal.api.openapi import document
+from portal.api.serialise import (
+    employer_booking_json,
+    matches_json,
+    offers_json,
+    page_json,
+    school_booking_json,
+)
+from portal.bookings.services import BookingRefused, book_student, decide
+from portal.core.vocab import Role
+from portal.extensions import csrf, db
+from portal.matching.services import match_student
+from portal.offers.search import search_offers
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # bearer tokens only: no cookie is read, so there is no cross-site request to forge
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError) -> Any:
+    """Every refusal is JSON {"code", "message", "details"}; nothing half-done is kept."""
+    db.session.rollback()
+    return error.response()
+
+
+@bp.get("/openapi.json")
+@public
+def openapi() -> Any:
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(document())
+
+
+@bp.get("/offers")
+@api_allow(Role.SCHOOL, Role.HUB)
+def offers() -> Any:
+    """Search published offers with the page's filters; school staff measure from their school by default."""
+    user = api_user()
+    search = params.offer_search(request.args, user.school if user.role == Role.SCHOOL.value else None)
+    found = search_offers(db.session, search.query, page=search.page, per_page=search.per_page)
+    return jsonify(offers_json(found, search.origin, search.query.radius_km))
+
+
+@bp.get("/students/<ref>/matches")
+@api_allow(Role.SCHOOL)
+def student_matches(ref: str) -> Any:
+    """A student's ranked, explained matches (the school's own students only)."""
+    user = api_user()
+    wanted = params.match_request(request.args)
+    student = services.school_student(db.session, user, ref)
+    if student is None:
+        raise not_found("Your school has no student with that reference")
+    outcome = match_student(db.session, student, wanted)
+    services.record_needs_shown(db.session, user, [student], "api_matches")  # reasons name the needs
+    db.session.commit()
+    return jsonify(matches_json(outcome))
+
+
+@bp.post("/bookings")
+@api_allow(Role.SCHOOL)
+def create_booking() -> Any:
+    """Request a place for one of the school's students on a session; 201, or 404/409/422 with the reason."""
+    user = api_user()
+    student_ref, offer_ref, starts_at = params.booking_request(params.json_object(request.get_data()))
+    student = services.school_student(db.session, user, student_ref)
+    if student is None:
+        raise ApiError(404, "not_found", "Your school has no student with that reference", {"student_ref": "Not found"})
+    occurrence = services.bookable_session(db.session, offer_ref, starts_at)
+    if occurrence is None:
+        raise ApiError(404, "not_found", "No open offer with that reference has a session starting then",
+                       {"offer_ref": "No open offer with this reference has a session at session_start"})
+    try:
+        booking = book_student(db.session, user, student, occurrence)
+    except BookingRefused as refusal:
+        raise from_refusal(refusal) from None
+    db.session.commit()
+    return jsonify(school_booking_json(booking)), 201
+
+
+@bp.get("/bookings")
+@api_allow(Role.SCHOOL, Role.EMPLOYER)
+def bookings() -> Any:
+    """The school's bookings, or the employer's with only what an employer may see of each student."""
+    user = api_user()
+    statuses, page, per_page = params.booking_list(request.args)
+    found, total = services.bookings_page(db.session, user, statuses, page, per_page)
+    if user.role == Role.EMPLOYER.value:
+        services.record_needs_shown(db.session, user, [b.student for b in found], "api_employer_bookings")
+        db.session.commit()
+        items = [employer_booking_json(b) for b in found]
+    else:
+        items = [school_booking_json(b) for b in found]
+    return jsonify(page_json(items, page, per_page, total))
+
+
+@bp.post("/bookings/<int:booking_id>/decision")
+@api_allow(Role.EMPLOYER)
+def booking_decision(booking_id: int) -> Any:
+    """The employer confirms or declines a requested booking (declining needs a reason)."""
+    user = api_user()
+    booking = services.owned_booking(db.session, user, booking_id)
+    if booking is None:
+        raise not_found("Your organisation has no booking with that id")
+    accept, reason = params.decision_request(params.json_object(request.get_data()))
+    try:
+        decide(db.session, user, booking, accept, reason)
+    except BookingRefused as refusal:
+        raise from_refusal(refusal) from None
+    services.record_needs_shown(db.session, user, [booking.student], "api_booking_decision")
+    db.session.commit()
+    return jsonify(employer_booking_json(booking))
