@@ -193,18 +193,24 @@ def main() -> int:
                 search_offers(db.session, query, now=now)
             walls: dict[float, list[float]] = {}
             cpus: dict[float, list[float]] = {}
+            first_runs: list[float] = []
             totals = []
             for query in queries:
                 wall, cpu, total = timed(query, now)
                 walls.setdefault(query.radius_km or 0, []).append(wall)
                 cpus.setdefault(query.radius_km or 0, []).append(cpu)
+                first_runs.append(wall)
                 totals.append(total)
+            # Two more runs of each search: the best of three discounts noise from other processes.
+            best = [min(first, timed(query, now)[0], timed(query, now)[0]) for first, query in zip(first_runs, queries, strict=True)]
             every_wall = [t for values in walls.values() for t in values]
             every_cpu = [t for values in cpus.values() for t in values]
             print(f"search_offers, distance searches from random places (median {statistics.median(totals):,.0f} results):")
             print("  " + report(f"all radii ({', '.join(map(str, RADII_KM))} km)", every_wall, every_cpu))
             for radius in sorted(walls):
                 print("  " + report(f"{radius:>3.0f} km", walls[radius], cpus[radius]))
+            print(f"  best of three runs of each search: wall p50 {statistics.median(best):.1f} ms, "
+                  f"p95 {percentile(best, 0.95):.1f} ms")
             wide = [timed(OfferQuery(origin=random_point(rng), radius_km=WIDE_RADIUS_KM), now) for _ in range(50)]
             print("  " + report(f"{WIDE_RADIUS_KM:.0f} km (not in the headline)", [w[0] for w in wide], [w[1] for w in wide]))
             for label, query in (("100 km around London (stress)", OfferQuery(origin=(51.507, -0.128), radius_km=100.0)),
@@ -228,8 +234,11 @@ def main() -> int:
             ratio = naive_median / p50
             print(f"naive (load every published offer, geodesic for each in Python), {len(naive_times)} searches: "
                   f"median {naive_median:,.0f} ms -> search_offers is {ratio:,.0f}x faster (median against median)")
+            best_p95 = percentile(best, 0.95)
             ok = p95 < 50 and ratio >= 20
-            print(f"targets (wall p95 < 50 ms, >= 20x naive): {'met' if ok else 'NOT met'}; "
+            print(f"targets: p95 < 50 ms -> single runs {p95:.1f} ms {'met' if p95 < 50 else 'NOT met'}, "
+                  f"best of three {best_p95:.1f} ms {'met' if best_p95 < 50 else 'NOT met'}; "
+                  f">= 20x naive -> {'met' if ratio >= 20 else 'NOT met'} ({ratio:,.0f}x); "
                   f"load average now {os.getloadavg()[0]:.1f}")
             db.session.remove()
             db.engine.dispose()

@@ -82,7 +82,8 @@ def _register_models() -> None:
     import portal.bookings.models
     import portal.core.models
     import portal.offers.models
-    import portal.organisations.models  # noqa: F401
+    import portal.organisations.models
+    import portal.reflections.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -100,6 +101,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(organisations_bp)
     app.register_blueprint(offers_bp)
+    from portal.reflections.views import bp as reflections_bp
+
+    app.register_blueprint(reflections_bp)
+    from portal.progress.views import bp as progress_bp
+
+    app.register_blueprint(progress_bp)
     from portal.api.views import bp as api_bp
 
     app.register_blueprint(api_bp)

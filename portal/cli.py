@@ -176,6 +176,12 @@ def register_cli(app: Flask) -> None:
     from portal.offers.cli import register_import_commands
 
     register_import_commands(import_cli)
+    from portal.reflections.cli import import_encounters_command
+
+    import_cli.add_command(import_encounters_command)
+    from portal.progress.cli import benchmarks_command
+
+    app.cli.add_command(benchmarks_command)
     app.cli.add_command(import_cli)
     app.cli.add_command(create_user_command)
     app.cli.add_command(outbox_cli)

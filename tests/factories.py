@@ -182,3 +182,21 @@ def make_offer(employer: Employer | None = None, **kw: Any) -> Any:
     for index in range(sessions):
         make_session(offer, starts_in_days=14 + 7 * index)
     return offer
+
+
+# --- reflections (issue 7) -----------------------------------------------------------------
+
+
+def make_booking(student: Student, offer: Any | None = None, *, status: str = "completed",
+                 starts_at: dt.datetime | None = None, **kw: Any) -> Any:
+    """A booking of the student on a session of the offer (a new workplace visit by default), completed by default."""
+    from portal.bookings.models import Booking
+
+    offer = offer or make_offer(**kw)
+    occurrence = make_session(offer, starts_at=starts_at) if starts_at else offer.sessions[0]
+    booking = Booking(student_id=student.id, session_id=occurrence.id, school_id=student.school_id,
+                      employer_id=offer.employer_id, starts_at=occurrence.starts_at, ends_at=occurrence.ends_at,
+                      status=status)
+    db.session.add(booking)
+    db.session.flush()
+    return booking

@@ -95,6 +95,19 @@ EXPECTED: dict[str, Any] = {
     "api.create_booking": {S},
     "api.bookings": {S, E},
     "api.booking_decision": {E},
+    "reflections.reflection_edit": {ST},
+    "reflections.school_reflections": {S},
+    "reflections.school_reflection": {S},
+    "reflections.release_feedback": {S},  # 400 without feedback to release
+    "reflections.employer_feedback_list": {E},
+    "reflections.employer_feedback": {E},
+    "reflections.school_encounters": {S},
+    "reflections.encounter_new": {S},
+    "progress.school_progress": {S},
+    "progress.progress_students": {S},
+    "progress.progress_export": {S},
+    "progress.hub_progress": {H},
+    "progress.progress_student": {S},
 }
 
 
@@ -114,7 +127,7 @@ def world() -> dict[str, Any]:
     offer = make_offer(employer)
     occurrence = offer.sessions[0]
     booking = Booking(student_id=student.id, session_id=occurrence.id, school_id=school.id, employer_id=employer.id,
-                      starts_at=occurrence.starts_at, ends_at=occurrence.ends_at)
+                      starts_at=occurrence.starts_at, ends_at=occurrence.ends_at, status="completed")
     db.session.add(booking)
     db.session.flush()
     ids = {

@@ -14,6 +14,7 @@ import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, select
@@ -211,8 +212,8 @@ def _within_radius(session: DbSession, query: OfferQuery, now: dt.datetime) -> l
     ids, latitudes, longitudes = zip(*rows, strict=True)
     count = len(ids)
     _, _, metres = _geod().inv([longitude] * count, [latitude] * count, longitudes, latitudes)
-    limit = query.radius_km * 1000.0
-    return [(distance, offer_id) for distance, offer_id in zip(metres, ids, strict=True) if distance <= limit]
+    inside = map((query.radius_km * 1000.0).__ge__, metres)  # radius >= distance, evaluated in C
+    return list(compress(zip(metres, ids, strict=True), inside))
 
 
 def located_within(session: DbSession, query: OfferQuery, now: dt.datetime) -> list[tuple[float, int]]:

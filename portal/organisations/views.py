@@ -243,10 +243,32 @@ def my_record() -> Any:
         .options(joinedload(Booking.session).joinedload(OfferSession.offer).joinedload(Offer.employer))
         .order_by(Booking.starts_at)
     ).all()
+    from sqlalchemy.orm import selectinload
+
+    from portal.reflections.models import (
+        EmployerFeedback,
+        EncounterAttendance,
+        EncounterLog,
+        Reflection,
+    )
+
     now = utcnow()
     upcoming = [b for b in bookings if b.ends_at > now and b.status != BookingStatus.COMPLETED.value]
     done = [b for b in bookings if b not in upcoming]
-    return render_template("organisations/my_record.html", student=student, upcoming=upcoming, done=done)
+    reflections = {r.booking_id: r for r in db.session.scalars(
+        select(Reflection).where(Reflection.student_id == student.id).options(selectinload(Reflection.skill_rows)))}
+    # The employer's comment reaches the student only after staff have released it.
+    feedback = {f.booking_id: f for f in db.session.scalars(
+        select(EmployerFeedback).join(Booking, Booking.id == EmployerFeedback.booking_id)
+        .where(Booking.student_id == student.id, EmployerFeedback.released_to_student_at.is_not(None)))}
+    logged = db.session.execute(
+        select(EncounterLog, EncounterAttendance.debriefed)
+        .join(EncounterAttendance, EncounterAttendance.log_id == EncounterLog.id)
+        .where(EncounterAttendance.student_id == student.id, EncounterAttendance.attended)
+        .order_by(EncounterLog.held_on)).all()
+    printing = request.args.get("print") == "1"
+    return render_template("organisations/my_record.html", student=student, upcoming=upcoming, done=done,
+                           reflections=reflections, feedback=feedback, logged=logged, printing=printing)
 
 
 # --- employer --------------------------------------------------------------------------

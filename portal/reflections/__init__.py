@@ -1,0 +1,1 @@
+"""Reflections: students reflect on completed placements; staff debrief them."""

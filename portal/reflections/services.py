@@ -1,0 +1,163 @@
+"""Reflection rules: who may write one, word limits, drafts, submission and staff debriefs. Never commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from portal.accounts.models import User
+from portal.bookings.models import Booking
+from portal.core.vocab import BookingStatus, Skill
+from portal.db import DbSession, utcnow
+from portal.reflections.models import (
+    EmployerFeedback,
+    FeedbackSkill,
+    Reflection,
+    ReflectionSkill,
+    ReflectionStatus,
+)
+
+SHORT_SUMMARY_WORDS = 100
+LONG_SUMMARY_WORDS = 250
+
+
+class ReflectionLocked(Exception):
+    """The reflection has been debriefed by staff, so the student can no longer change it."""
+
+
+class NotReflectable(Exception):
+    """Only a completed booking can be reflected on or debriefed."""
+
+
+def word_count(text: str | None) -> int:
+    """Words as the live count in portal.js counts them: runs of non-space characters."""
+    return len((text or "").split())
+
+
+def word_count_message(limit: int, text: str | None) -> str:
+    """'You have N words remaining' or 'You have N words too many', as portal.js writes it."""
+    remaining = limit - word_count(text)
+    n = abs(remaining)
+    noun = "word" if n == 1 else "words"
+    return f"You have {n} {noun} remaining" if remaining >= 0 else f"You have {n} {noun} too many"
+
+
+@dataclass
+class ReflectionAnswers:
+    """What the student wrote; None for questions the chosen version does not ask."""
+
+    what_i_did: str | None = None
+    skills: list[str] | None = None
+    surprised: str | None = None
+    interest_before: int | None = None
+    interest_now: int | None = None
+    next_steps: str | None = None
+    summary_100: str | None = None
+    summary_250: str | None = None
+
+
+def reflection_for(session: DbSession, booking: Booking) -> Reflection | None:
+    """The booking's reflection, if one has been started or a debrief recorded."""
+    return session.scalars(select(Reflection).where(Reflection.booking_id == booking.id)).first()
+
+
+def _get_or_create(session: DbSession, booking: Booking) -> Reflection:
+    """The booking's reflection, creating an empty draft for a completed booking."""
+    if booking.status != BookingStatus.COMPLETED.value:
+        raise NotReflectable
+    reflection = reflection_for(session, booking)
+    if reflection is None:
+        reflection = Reflection(booking_id=booking.id, student_id=booking.student_id, school_id=booking.school_id,
+                                status=ReflectionStatus.DRAFT.value)
+        session.add(reflection)
+    return reflection
+
+
+def save_reflection(session: DbSession, booking: Booking, answers: ReflectionAnswers, *,
+                    easy_read: bool, submit: bool) -> Reflection:
+    """Save the student's answers as a draft or submit them; refused once staff have debriefed.
+
+    Word limits are checked by the form; they are checked again here so no path can store more.
+    """
+    reflection = _get_or_create(session, booking)
+    if reflection.debriefed:
+        raise ReflectionLocked
+    if word_count(answers.summary_100) > SHORT_SUMMARY_WORDS or word_count(answers.summary_250) > LONG_SUMMARY_WORDS:
+        raise ValueError("summary over its word limit")
+    reflection.easy_read = easy_read
+    for name in ("what_i_did", "surprised", "interest_before", "interest_now", "next_steps", "summary_100", "summary_250"):
+        value = getattr(answers, name)
+        if value is not None or not easy_read:  # the easy-read version leaves the questions it skips alone
+            setattr(reflection, name, value or None)
+    if answers.skills is not None:
+        codes = sorted({Skill(code).value for code in answers.skills})
+        reflection.skill_rows = [ReflectionSkill(skill=code) for code in codes]
+    if submit and not reflection.submitted:
+        reflection.status = ReflectionStatus.SUBMITTED.value
+        reflection.submitted_at = utcnow()
+    session.flush()
+    return reflection
+
+
+def record_debrief(session: DbSession, booking: Booking, staff: User, note: str | None, *, in_person: bool) -> Reflection:
+    """Staff record a debrief: a note on the student's reflection, or a debrief held in person without one."""
+    reflection = _get_or_create(session, booking)
+    reflection.debrief_note = note or None
+    reflection.debriefed_in_person = in_person or reflection.debriefed_in_person
+    reflection.debriefed_at = utcnow()
+    reflection.debriefed_by_id = staff.id
+    session.flush()
+    return reflection
+
+
+# --- employer feedback ---------------------------------------------------------------------
+
+RATING_LABELS = {1: "Not yet", 2: "Getting there", 3: "Well", 4: "Very well"}
+ATTENDANCE = {"full": "Attended all of it", "part": "Attended part of it", "absent": "Did not attend"}
+PUNCTUALITY = {"on_time": "On time", "late": "Late", "not_applicable": "Not applicable"}
+
+
+class FeedbackLocked(Exception):
+    """Staff have released the feedback to the student, so the employer can no longer change it."""
+
+
+def feedback_for(session: DbSession, booking: Booking) -> EmployerFeedback | None:
+    """The employer's feedback on the booking, if given."""
+    return session.scalars(select(EmployerFeedback).where(EmployerFeedback.booking_id == booking.id)).first()
+
+
+def give_feedback(session: DbSession, booking: Booking, employer_user: User, *, attended: str, punctuality: str,
+                  ratings: dict[str, int], comment: str | None, activity_comment: str | None) -> EmployerFeedback:
+    """Record or change the employer's feedback on a student of a completed booking (until it is released)."""
+    if booking.status != BookingStatus.COMPLETED.value:
+        raise NotReflectable
+    if attended not in ATTENDANCE or punctuality not in PUNCTUALITY:
+        raise ValueError("unknown attendance or punctuality code")
+    feedback = feedback_for(session, booking)
+    if feedback is None:
+        feedback = EmployerFeedback(booking_id=booking.id, employer_id=booking.employer_id, school_id=booking.school_id)
+        session.add(feedback)
+    elif feedback.released:
+        raise FeedbackLocked
+    feedback.attended, feedback.punctuality = attended, punctuality
+    feedback.comment, feedback.activity_comment = comment or None, activity_comment or None
+    feedback.given_by_id = employer_user.id
+    rows = []
+    for code, rating in sorted(ratings.items()):
+        if rating not in RATING_LABELS:
+            raise ValueError("rating out of range")
+        rows.append(FeedbackSkill(skill=Skill(code).value, rating=rating))
+    feedback.skill_rows = rows
+    feedback.given_at = utcnow()
+    session.flush()
+    return feedback
+
+
+def release_feedback(session: DbSession, feedback: EmployerFeedback, staff: User) -> None:
+    """Staff release the employer's comment to the student (once; later calls change nothing)."""
+    if feedback.released:
+        return
+    feedback.released_to_student_at = utcnow()
+    feedback.released_by_id = staff.id
+    session.flush()
