@@ -17,6 +17,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,27 @@ def _fill_lists(school_email: str, employer_email: str) -> None:
     invite_user(db.session, email="new.colleague@northgate.example", name="Chris Lowe", role=Role.SCHOOL,
                 inviter=leader, school_id=leader.school_id)
     _book_a_place(leader, employer_email)
+    _a_completed_placement(leader, employer_email)
+
+
+def _a_completed_placement(leader: User, employer_email: str) -> None:
+    """A placement of the demo student that ended last week, so the reflection and feedback pages open."""
+    from portal.bookings.models import Booking
+    from portal.offers.models import Offer, OfferSession
+
+    employer_id = db.session.scalars(select(User.employer_id).where(User.email == employer_email)).one()
+    student_id = db.session.scalars(select(User.student_id).where(User.role == Role.STUDENT.value)).first()
+    student = db.session.get(Student, student_id)
+    offer = db.session.scalars(select(Offer).where(Offer.employer_id == employer_id, Offer.status == "published")
+                               .order_by(Offer.id)).first()
+    assert student is not None and offer is not None and student.school_id == leader.school_id
+    start = utcnow().replace(microsecond=0) - timedelta(days=7)
+    past = OfferSession(offer_id=offer.id, starts_at=start, ends_at=start + timedelta(hours=6), capacity=5, booked=1)
+    db.session.add(past)
+    db.session.flush()
+    db.session.add(Booking(student_id=student.id, session_id=past.id, school_id=student.school_id,
+                           employer_id=employer_id, starts_at=past.starts_at, ends_at=past.ends_at,
+                           status="completed", requested_by_id=leader.id, closed_at=past.ends_at))
 
 
 def _book_a_place(leader: User, employer_email: str) -> None:

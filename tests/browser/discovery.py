@@ -40,11 +40,17 @@ class PageRoute:
     rule: str
     arguments: tuple[str, ...]
     json: bool
+    download: bool = False
 
     @property
     def test_id(self) -> str:
         """Readable id for pytest: the rule itself, e.g. /students/<int:student_id>."""
         return self.rule
+
+
+def is_download_rule(rule: str) -> bool:
+    """Whether the path is a file download (a CSV export), checked as a download rather than a page."""
+    return rule.endswith(".csv")
 
 
 def is_json_rule(rule: str) -> bool:
@@ -76,7 +82,8 @@ def reachable_pages(app: Flask, role: str) -> list[PageRoute]:
         if access is None:  # refused to everyone by the app; undeclared_views() reports it
             continue
         if can_reach(access, role):
-            pages.append(PageRoute(rule.endpoint, rule.rule, rule_arguments(rule.rule), is_json_rule(rule.rule)))
+            pages.append(PageRoute(rule.endpoint, rule.rule, rule_arguments(rule.rule), is_json_rule(rule.rule),
+                                   is_download_rule(rule.rule)))
     return sorted(pages, key=lambda page: (page.rule, page.endpoint))
 
 
@@ -225,7 +232,8 @@ def _supervisor_id(ctx: ResolveContext) -> int:
 
 
 def _booking_id(ctx: ResolveContext) -> int:
-    """A booking of the signed-in school's students, or on the signed-in employer's sessions."""
+    """A booking of the signed-in school's students, on the employer's sessions, or the student's own;
+    a completed one for the reflection and feedback pages (they open only after the placement)."""
     from portal.bookings.models import Booking
 
     user = ctx.user
@@ -234,8 +242,12 @@ def _booking_id(ctx: ResolveContext) -> int:
         query = select(Booking.id).where(Booking.school_id == user.school_id)
     elif ctx.role == Role.EMPLOYER.value and user is not None:
         query = select(Booking.id).where(Booking.employer_id == user.employer_id)
+    elif ctx.role == Role.STUDENT.value and user is not None:
+        query = select(Booking.id).where(Booking.student_id == user.student_id)
     if query is None:
-        return _teach(ctx, "booking_id", "it only knows bookings for school staff and employers")
+        return _teach(ctx, "booking_id", "it only knows bookings for school staff, employers and students")
+    if ctx.endpoint.startswith("reflections."):
+        query = query.where(Booking.status == "completed")
     booking_id = db.session.scalars(query.order_by(Booking.id)).first()
     if booking_id is None:
         return _teach(ctx, "booking_id", f"the demo {ctx.role} has no bookings (the browser fixture makes one)")
