@@ -221,3 +221,8 @@ def bookings_of(user: Any) -> Select[Any]:
     if is_role(user, Role.EMPLOYER):
         return select(Booking).where(Booking.employer_id == user.employer_id)
     return select(Booking).where(Booking.id.is_(None))
+
+
+def is_students_own_booking(user: Any, booking: Any) -> bool:
+    """A student reflects only on their own bookings."""
+    return is_role(user, Role.STUDENT) and user.student_id == booking.student_id

@@ -14,6 +14,7 @@ from portal.access import allow
 from portal.bookings import services
 from portal.bookings.forms import ActionForm, BookForm, CancelForm, DecisionForm
 from portal.bookings.models import Booking
+from portal.core.pagination import page_number
 from portal.core.templating import extend_navigation
 from portal.core.vocab import BookingStatus, Role
 from portal.extensions import db
@@ -25,10 +26,6 @@ bp = Blueprint("bookings", __name__)
 extend_navigation(Role.SCHOOL, "Bookings", "bookings.school_bookings")
 extend_navigation(Role.EMPLOYER, "Bookings", "bookings.employer_bookings")
 
-
-def _page() -> int:
-    """The ?page= argument, at least 1."""
-    return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
 def _status_filter() -> str:
@@ -89,7 +86,7 @@ def school_bookings() -> Any:
     if status:
         query = query.where(Booking.status == status)
     page = db.paginate(_with_details(query.order_by(Booking.starts_at.desc(), Booking.id)),
-                       page=_page(), per_page=25, error_out=False)
+                       page=page_number(), per_page=25, error_out=False)
     return render_template("bookings/school_list.html", page=page, status=status)
 
 
@@ -164,7 +161,7 @@ def employer_bookings() -> Any:
     if status:
         query = query.where(Booking.status == status)
     query = query.order_by((Booking.status != BookingStatus.REQUESTED.value), Booking.starts_at, Booking.id)
-    page = db.paginate(_with_details(query), page=_page(), per_page=25, error_out=False)
+    page = db.paginate(_with_details(query), page=page_number(), per_page=25, error_out=False)
     return render_template("bookings/employer_list.html", page=page, status=status)
 
 

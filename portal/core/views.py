@@ -11,7 +11,6 @@ from flask import (
     jsonify,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask_login import current_user
@@ -19,6 +18,7 @@ from sqlalchemy import select, text
 
 from portal.access import public
 from portal.core.models import OutboxMessage
+from portal.core.pagination import page_number
 from portal.extensions import db
 
 bp = Blueprint("core", __name__)
@@ -76,6 +76,6 @@ def outbox() -> Any:
         abort(404)
     page = db.paginate(
         select(OutboxMessage).order_by(OutboxMessage.id.desc()),
-        page=request.args.get("page", 1, type=int), per_page=20, error_out=False,
+        page=page_number(), per_page=20, error_out=False,
     )
     return render_template("core/outbox.html", page=page)

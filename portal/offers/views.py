@@ -15,6 +15,7 @@ from portal import access
 from portal.access import allow
 from portal.core.csvimport import MAX_ERRORS_SHOWN, ImportFailed
 from portal.core.dates import format_datetime, london_date, to_london
+from portal.core.pagination import page_number
 from portal.core.templating import extend_navigation
 from portal.core.vocab import DeliveryMode, OfferStatus, Role
 from portal.db import utcnow
@@ -44,10 +45,6 @@ extend_navigation(Role.SCHOOL, "Find offers", "offers.search")
 extend_navigation(Role.HUB, "Find offers", "offers.search")
 extend_navigation(Role.HUB, "Import", "offers.hub_import")
 
-
-def _page_number() -> int:
-    """The ?page= argument, at least 1."""
-    return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
 def _form_error(form: Any, error: services.OfferError, fields: dict[str, str] | None = None) -> None:
@@ -157,7 +154,7 @@ def employer_offers() -> Any:
         .order_by(order, Offer.updated_at.desc(), Offer.id.desc())
         .options(selectinload(Offer.sessions))
     )
-    page = db.paginate(query, page=_page_number(), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
     insurance = services.insurance_state(current_user.employer, london_date(utcnow()))
     return render_template("offers/employer_offers.html", page=page, now=utcnow(), insurance=insurance)
 
@@ -376,7 +373,7 @@ def session_remove(offer_id: int, session_id: int) -> Any:
 def supervisors() -> Any:
     """The employer's supervisors."""
     query = select(Supervisor).where(Supervisor.employer_id == current_user.employer_id).order_by(Supervisor.name, Supervisor.id)
-    page = db.paginate(query, page=_page_number(), per_page=50, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
     return render_template("offers/supervisors.html", page=page)
 
 
@@ -462,7 +459,7 @@ def search() -> Any:
             features=form.feature.data or [], date_from=form.date_from.data, date_to=form.date_to.data,
             origin=origin, radius_km=form.radius_km() if origin else None,
         )
-        page = search_offers(db.session, query, page=_page_number(), per_page=PER_PAGE)
+        page = search_offers(db.session, query, page=page_number(), per_page=PER_PAGE)
     args = {key: request.args.getlist(key) for key in request.args if key != "page"}
     return render_template(
         "offers/search.html", form=form, page=page, args=args, origin_label=origin_label,

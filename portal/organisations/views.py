@@ -15,6 +15,7 @@ from portal.accounts.models import User
 from portal.accounts.services import AccountError, issue_student_sign_in
 from portal.core.csvimport import MAX_ERRORS_SHOWN, ImportFailed
 from portal.core.models import AuditEvent
+from portal.core.pagination import page_number
 from portal.core.vocab import Role, VettingStatus
 from portal.db import utcnow
 from portal.extensions import db
@@ -38,10 +39,6 @@ from portal.organisations.roster_import import (
 bp = Blueprint("organisations", __name__)
 ROSTER_COLUMNS = [(c, True) for c in REQUIRED_COLUMNS] + [(c, False) for c in OPTIONAL_COLUMNS]
 
-
-def _page_number() -> int:
-    """The ?page= argument, at least 1."""
-    return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
 def _details_from(form: StudentForm) -> services.StudentDetails:
@@ -94,7 +91,7 @@ def student_list() -> Any:
         if form.year_group.data:
             query = query.where(Student.year_group == int(form.year_group.data))
     page = db.paginate(query.order_by(Student.last_name, Student.first_name, Student.id),
-                       page=_page_number(), per_page=25, error_out=False)
+                       page=page_number(), per_page=25, error_out=False)
     with_sign_in = set(db.session.scalars(
         select(User.student_id).where(User.student_id.in_([s.id for s in page.items]))
     ))
@@ -217,7 +214,7 @@ def audit_log() -> Any:
     page = db.paginate(
         select(AuditEvent).where(AuditEvent.school_id == current_user.school_id)
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
-        page=_page_number(), per_page=50, error_out=False,
+        page=page_number(), per_page=50, error_out=False,
     )
     return render_template("organisations/audit_log.html", page=page)
 
@@ -289,7 +286,7 @@ def employer_home() -> Any:
 def hub_schools() -> Any:
     """Schools in the coordinator's hub."""
     page = db.paginate(access.schools_of(current_user).order_by(School.name),
-                       page=_page_number(), per_page=50, error_out=False)
+                       page=page_number(), per_page=50, error_out=False)
     students: dict[int, int] = dict(db.session.execute(  # type: ignore[arg-type]
         select(Student.school_id, func.count())
         .where(Student.school_id.in_([school.id for school in page.items]), Student.left_on.is_(None))
@@ -307,7 +304,7 @@ def hub_employers() -> Any:
     if status in {s.value for s in VettingStatus}:
         query = query.where(Employer.vetting_status == status)
     query = query.order_by((Employer.vetting_status == VettingStatus.VETTED.value), Employer.name)
-    page = db.paginate(query, page=_page_number(), per_page=50, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
     return render_template("organisations/hub_employers.html", page=page, status=status, confirm=ConfirmForm())
 
 

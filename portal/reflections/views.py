@@ -53,10 +53,6 @@ def _completed_booking_or_404(booking_id: int, permitted: Any) -> Booking:
     return booking
 
 
-def _is_own_booking(user: Any, booking: Booking) -> bool:
-    """A student reflects only on their own bookings."""
-    return access.is_role(user, Role.STUDENT) and user.student_id == booking.student_id
-
 
 # --- student ---------------------------------------------------------------------------
 
@@ -65,7 +61,7 @@ def _is_own_booking(user: Any, booking: Booking) -> bool:
 @allow(Role.STUDENT)
 def reflection_edit(booking_id: int) -> Any:
     """The student writes, saves and submits a reflection on a completed placement."""
-    booking = _completed_booking_or_404(booking_id, _is_own_booking)
+    booking = _completed_booking_or_404(booking_id, access.is_students_own_booking)
     reflection = services.reflection_for(db.session, booking)
     if reflection is not None and reflection.debriefed:
         return render_template("reflections/locked.html", booking=booking, reflection=reflection)
@@ -159,10 +155,6 @@ def _feedback_labels() -> dict[str, Any]:
 # --- employer --------------------------------------------------------------------------
 
 
-def _is_employers_booking(user: Any, booking: Booking) -> bool:
-    """Employer staff give feedback only on bookings of their own sessions."""
-    return access.can_manage_employer_booking(user, booking)
-
 
 @bp.route("/employer/feedback")
 @allow(Role.EMPLOYER)
@@ -186,7 +178,7 @@ def employer_feedback_list() -> Any:
 @allow(Role.EMPLOYER)
 def employer_feedback(booking_id: int) -> Any:
     """The employer gives feedback on one student: only first name, year group and school are shown."""
-    booking = _completed_booking_or_404(booking_id, _is_employers_booking)
+    booking = _completed_booking_or_404(booking_id, access.can_manage_employer_booking)
     feedback = db.session.scalars(
         select(EmployerFeedback).where(EmployerFeedback.booking_id == booking.id)
         .options(selectinload(EmployerFeedback.skill_rows))
