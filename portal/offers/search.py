@@ -195,8 +195,12 @@ def _ids_by_date(session: DbSession, query: OfferQuery, now: dt.datetime, offset
     return list(found)[offset:wanted]
 
 
-def _within_radius(session: DbSession, query: OfferQuery, now: dt.datetime) -> list[tuple[float, int]]:
-    """(distance in metres, offer id), unsorted, of every located offer within the radius."""
+def _within_radius(session: DbSession, query: OfferQuery, now: dt.datetime) -> tuple[list[float], list[int]]:
+    """Distances in metres and ids, in parallel lists and unsorted, of the located offers within the radius.
+
+    Parallel lists of floats and ints rather than a list of pairs: thousands of survivors then
+    allocate almost nothing the garbage collector has to track.
+    """
     if query.origin is None or query.radius_km is None:
         raise ValueError("a distance search needs an origin and a radius")
     latitude, longitude = query.origin
@@ -208,17 +212,29 @@ def _within_radius(session: DbSession, query: OfferQuery, now: dt.datetime) -> l
     )
     rows = session.connection().execute(statement).all()  # plain rows: no ORM work per survivor
     if not rows:
-        return []
+        return [], []
     ids, latitudes, longitudes = zip(*rows, strict=True)
+    del rows
     count = len(ids)
     _, _, metres = _geod().inv([longitude] * count, [latitude] * count, longitudes, latitudes)
-    inside = map((query.radius_km * 1000.0).__ge__, metres)  # radius >= distance, evaluated in C
-    return list(compress(zip(metres, ids, strict=True), inside))
+    inside = list(map((query.radius_km * 1000.0).__ge__, metres))  # radius >= distance, evaluated in C
+    return list(compress(metres, inside)), list(compress(ids, inside))
 
 
 def located_within(session: DbSession, query: OfferQuery, now: dt.datetime) -> list[tuple[float, int]]:
     """(distance in metres, offer id) of every located offer within the radius, nearest first."""
-    return sorted(_within_radius(session, query, now))
+    return sorted(zip(*_within_radius(session, query, now), strict=True))
+
+
+def _nearest_positions(metres: list[float], ids: list[int], offset: int, count: int) -> list[int]:
+    """Positions of the page's offers, nearest first and ties by id, without sorting every survivor."""
+    first = heapq.nsmallest(offset + count, range(len(ids)), key=metres.__getitem__)
+    if not first:
+        return []
+    cutoff = metres[first[-1]]  # everything as near as the page's last offer, ties included
+    candidates = list(compress(range(len(ids)), map(cutoff.__ge__, metres)))
+    candidates.sort(key=lambda i: (metres[i], ids[i]))
+    return candidates[offset:offset + count]
 
 
 def search_offers(
@@ -231,15 +247,15 @@ def search_offers(
     offset = (page - 1) * per_page
     distances: dict[int, float] = {}
     if query.origin is not None and query.radius_km is not None:
-        within = _within_radius(session, query, now)
-        nearest = heapq.nsmallest(offset + per_page, within)[offset:]  # only the page needs sorting
+        metres, ids = _within_radius(session, query, now)
+        nearest = _nearest_positions(metres, ids, offset, per_page)
         # Virtual offers have no location: they match any distance and follow the located ones.
         virtual = Offer.latitude.is_(None)
-        total = len(within) + _count(session, [*filter_conditions(query, now), virtual])
-        page_ids = [offer_id for _, offer_id in nearest]
-        distances = {offer_id: metres / 1000.0 for metres, offer_id in nearest}
-        if len(page_ids) < per_page and total > len(within):
-            page_ids += _ids_by_date(session, query, now, max(0, offset - len(within)), per_page - len(page_ids), virtual)
+        total = len(ids) + _count(session, [*filter_conditions(query, now), virtual])
+        page_ids = [ids[i] for i in nearest]
+        distances = {ids[i]: metres[i] / 1000.0 for i in nearest}
+        if len(page_ids) < per_page and total > len(ids):
+            page_ids += _ids_by_date(session, query, now, max(0, offset - len(ids)), per_page - len(page_ids), virtual)
     else:
         total = _count(session, filter_conditions(query, now))
         page_ids = _ids_by_date(session, query, now, offset, per_page)

@@ -225,3 +225,12 @@ def test_a_closed_date_window_with_a_distance_keeps_virtual_offers_in_the_window
                        date_to=today + dt.timedelta(days=25))
     found = _found(query)
     assert inside.id in found and outside.id not in found
+
+
+def test_offers_at_the_same_place_page_in_id_order_without_repeats():
+    same_place = [make_offer(location=SALFORD) for _ in range(5)]
+    nearer = make_offer(location=MANCHESTER)
+    query = OfferQuery(origin=MANCHESTER, radius_km=10)
+    pages = [_ids(search_offers(db.session, query, page=n, per_page=2)) for n in (1, 2, 3)]
+    assert pages[0][0] == nearer.id
+    assert [offer_id for page in pages for offer_id in page][1:] == sorted(o.id for o in same_place)
