@@ -593,3 +593,75 @@ def test_employer_confirms_a_booking_request_with_the_keyboard_and_sees_only_wha
         assert secret.lower() not in text.lower(), f"the employer's booking page shows {secret!r}"
         assert secret.lower() not in html.lower(), f"the employer's booking page's HTML contains {secret!r}"
     assert_page_passes(tab)
+
+
+def _student_placements(server: PortalServer) -> tuple[str, str]:
+    """The demo student booked on an upcoming hospital day (through the bookings service), and a placement
+    of theirs that has ended and has no reflection yet (made here, so the journey runs in any order)."""
+    from portal.bookings.models import Booking
+    from portal.offers.models import OfferSession
+
+    with server.app.app_context():
+        user = db.session.scalars(select(User).where(User.email == server.logins[Role.STUDENT.value])).one()
+        student = db.session.get(Student, user.student_id)
+        assert student is not None
+        leader = db.session.scalars(select(User).where(User.email == server.logins[Role.SCHOOL.value])).one()
+        offer = db.session.scalars(select(Offer).where(Offer.title == HOSPITAL_DAY)).one()
+        upcoming = db.session.scalars(select(Booking).where(Booking.student_id == student.id,
+                                                            Booking.starts_at > utcnow())).first()
+        if upcoming is None:
+            earliest = london_date(utcnow()) + dt.timedelta(days=2)
+            occurrence = next(s for s in sorted(offer.sessions, key=lambda s: s.starts_at)
+                              if london_date(s.starts_at) >= earliest and s.booked < s.capacity)
+            book_student(db.session, leader, student, occurrence)
+        start = utcnow().replace(microsecond=0) - dt.timedelta(days=3, minutes=uuid.uuid4().int % 600)
+        past = OfferSession(offer_id=offer.id, starts_at=start, ends_at=start + dt.timedelta(hours=5), capacity=3, booked=1)
+        db.session.add(past)
+        db.session.flush()
+        db.session.add(Booking(student_id=student.id, session_id=past.id, school_id=student.school_id,
+                               employer_id=offer.employer_id, starts_at=past.starts_at, ends_at=past.ends_at,
+                               status="completed", requested_by_id=leader.id, closed_at=past.ends_at))
+        db.session.commit()
+        return user.email, past.when
+
+
+def test_student_sees_the_placement_and_writes_a_reflection_with_both_cv_summaries(
+    open_tab: Callable[..., Tab], portal_server: PortalServer,
+) -> None:
+    """Journey 4: a student signs in, sees the coming placement with its preparation, and after a completed
+    one writes a reflection with a 100-word and a 250-word summary, with the keyboard."""
+    email, when = _student_placements(portal_server)
+    tab = open_tab(fresh=True)
+    page = tab.page
+    sign_in(page, email)
+    assert page.url.endswith(path_of(portal_server, "organisations.my_record"))
+    main = page.locator("main")
+    expect(main).to_contain_text("Coming up")
+    expect(main).to_contain_text(HOSPITAL_DAY)
+    expect(main).to_contain_text("Before you go")
+
+    done = page.locator("section").filter(has_text=when)
+    expect(done).to_have_count(1)
+    with page.expect_navigation():
+        done.get_by_role("button", name="Write my reflection").click()
+    expect(page.locator("h1")).to_contain_text("reflection", ignore_case=True)
+
+    page.get_by_label("What did you do?").fill("I followed a nurse on a ward round and helped at the reception desk.")
+    check_with_space(page, "Listening")
+    check_with_space(page, "Teamwork")
+    short = "I spent a day at a hospital, shadowing nurses and helping patients find their way. " * 3
+    long = ("At Manchester Royal Infirmary I shadowed a ward nurse, learned how the team hands over "
+            "between shifts, and helped at the reception desk. ") * 6
+    page.get_by_label("Short summary for a CV").fill(short.strip())
+    page.get_by_label("Longer summary for applications").fill(long.strip())
+    expect(page.locator(".pp-word-count").first).to_contain_text("words remaining", timeout=3000)
+    tab_to(page, 'the "Send to my school" button', control("Send to my school"))
+    press_enter_and_wait(page)
+
+    assert tab.monitor.last_document_status() == 200
+    expect(page.get_by_role("alert")).to_be_visible()
+    page.goto(path_of(portal_server, "organisations.my_record"))
+    section = page.locator("section").filter(has_text=when)
+    expect(section).to_contain_text("My reflection")
+    expect(section).to_contain_text("shadowing nurses")
+    assert_page_passes(tab)
