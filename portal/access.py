@@ -88,25 +88,6 @@ def can_manage_employer(user: Any, employer_id: int | None) -> bool:
     return is_role(user, Role.EMPLOYER) and employer_id is not None and user.employer_id == employer_id
 
 
-def can_view_school(user: Any, school: Any) -> bool:
-    """A school's own staff, and the coordinator of the school's hub, may see a school."""
-    if can_manage_school(user, school.id):
-        return True
-    return is_role(user, Role.HUB) and school.hub_id is not None and user.hub_id == school.hub_id
-
-
-def can_view_student(user: Any, student: Any) -> bool:
-    """A student's record is seen by the staff of their school and by the student."""
-    if can_manage_school(user, student.school_id):
-        return True
-    return is_role(user, Role.STUDENT) and user.student_id == student.id
-
-
-def can_see_special_category(user: Any, student: Any) -> bool:
-    """SEND status, needs and disadvantage are for the student's own school staff only."""
-    return can_manage_school(user, student.school_id)
-
-
 def can_vet_employers(user: Any) -> bool:
     """Hub coordinators vet employers."""
     return is_role(user, Role.HUB)

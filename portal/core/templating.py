@@ -50,11 +50,10 @@ def main_navigation() -> list[NavItem]:
     """Header links for the signed-in user's role, marking the current section."""
     if not current_user.is_authenticated:
         return []
-    items = []
-    for label, endpoint in _NAVIGATION.get(current_user.role, []):
-        blueprint_view = endpoint
-        items.append(NavItem(label, url_for(endpoint), request.endpoint == blueprint_view))
-    return items
+    return [
+        NavItem(label, url_for(endpoint), request.endpoint == endpoint)
+        for label, endpoint in _NAVIGATION.get(current_user.role, [])
+    ]
 
 
 def code_label(code: str | None, vocabulary_name: str) -> str:

@@ -192,15 +192,6 @@ def year_group_label(year: int) -> str:
     return f"Year {year}"
 
 
-def parse_codes(raw: str, vocabulary: type[Coded], separator: str = ";") -> list[Coded]:
-    """Parse a separated list of codes, without duplicates, raising ValueError on the first unknown."""
-    seen: dict[str, Coded] = {}
-    for part in raw.split(separator):
-        if part.strip():
-            member = vocabulary.parse(part)
-            seen.setdefault(member.value, member)
-    return list(seen.values())
-
 
 class BookingStatus(Coded):
     """Booking lifecycle: requested -> confirmed -> completed, or declined / cancelled / no-show."""

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.bookings.models import Booking
@@ -382,6 +382,3 @@ def students_in_group(session: DbSession, school: School, *, year_group: int | N
         .order_by(Student.last_name, Student.first_name)
     ))
 
-
-__all__ = ["MatchRequest", "Match", "MatchOutcome", "GroupMatch", "match_student", "match_group",
-           "explain_no_match", "students_in_group", "priority_key", "exists"]

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from portal.accounts.models import User
 from portal.core.csvimport import (
     Cells,
-    ImportFailed,
     ImportReport,
     RowError,
     guard_errors,
@@ -213,5 +212,3 @@ def import_schools(
             report.notes.append(f"invited {email} to {school.name}")
     return report
 
-
-__all__ = ["ImportFailed", "import_schools", "gias_school_type"]

@@ -1,7 +1,7 @@
 """A hub's view: each school's Benchmark 5/6 shares, and access needs against the sessions that support them nearby.
 
 Hub coordinators see school totals only: no student lists and no SEND/disadvantage breakdown (those are for the
-school's own staff, see access.can_see_special_category). Needs are counted, never listed by student.
+school's own staff only). Needs are counted, never listed by student.
 """
 
 from __future__ import annotations
