@@ -80,10 +80,12 @@ def _register_models() -> None:
     """Import every model module so the metadata is complete (migrations, tests)."""
     import portal.accounts.models
     import portal.bookings.models
+    import portal.compliance.models
     import portal.core.models
     import portal.offers.models
     import portal.organisations.models
-    import portal.reflections.models  # noqa: F401
+    import portal.reflections.models
+    import portal.scheduler.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

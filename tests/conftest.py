@@ -144,3 +144,38 @@ def sign_in_as(client: FlaskClient, user: Any) -> FlaskClient:
 def login(client: FlaskClient) -> Any:
     """login(user) signs the client in as the user and returns the client."""
     return lambda user: sign_in_as(client, user)
+
+
+class QueryCounter:
+    """Statements sent to the database while the block ran."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def total(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Any:
+    """`with count_queries() as counted:` counts the SQL statements the block runs (N+1 guards)."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+
+        def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                counter.statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", _count)
+        try:
+            yield counter
+        finally:
+            event.remove(db.engine, "before_cursor_execute", _count)
+
+    return counting

@@ -200,3 +200,61 @@ def make_booking(student: Student, offer: Any | None = None, *, status: str = "c
     db.session.add(booking)
     db.session.flush()
     return booking
+
+
+# --- compliance (issue 6) ------------------------------------------------------------------
+
+
+def make_risk_assessment(offer: Any, sessions: list[Any] | None = None, *, kind: str = "attestation",
+                         reviewed_by: Any | None = None, **kw: Any) -> Any:
+    """A risk assessment of the offer covering the given sessions (all of them by default), optionally reviewed."""
+    from portal.compliance.models import RiskAssessment, RiskAssessmentCoverage, RiskAssessmentReview
+
+    assessment = RiskAssessment(
+        offer_id=offer.id, employer_id=offer.employer_id, kind=kind,
+        attestation=kw.pop("attestation", "Our own assessment covers visits to this site." if kind == "attestation" else None),
+        stored_name=kw.pop("stored_name", f"{_n():032x}.pdf" if kind == "upload" else None),
+        original_name=kw.pop("original_name", "risk-assessment.pdf" if kind == "upload" else None), **kw)
+    db.session.add(assessment)
+    db.session.flush()
+    for occurrence in sessions if sessions is not None else offer.sessions:
+        db.session.merge(RiskAssessmentCoverage(session_id=occurrence.id, risk_assessment_id=assessment.id))
+    if reviewed_by is not None:
+        db.session.add(RiskAssessmentReview(risk_assessment_id=assessment.id, school_id=reviewed_by.school_id,
+                                            reviewed_by_id=reviewed_by.id))
+    db.session.flush()
+    return assessment
+
+
+def make_dbs_note(school: School, supervisor: Any, *, decision: str = "not_required", **kw: Any) -> Any:
+    """The school's DBS decision about a supervisor ("not required" with a reason by default)."""
+    from portal.compliance.models import DbsNote
+
+    if decision == "checked":
+        kw.setdefault("level", "enhanced")
+        kw.setdefault("issued_on", dt.date(2025, 6, 1))
+        kw.setdefault("certificate_last4", "1234")
+        kw.setdefault("update_service_checked", True)
+    else:
+        kw.setdefault("reason", "Supervised in a group, never alone with the student")
+    note = DbsNote(school_id=school.id, supervisor_id=supervisor.id, decision=decision, **kw)
+    db.session.add(note)
+    db.session.flush()
+    return note
+
+
+def make_consent(booking: Any, *, decision: str | None = "consented", **kw: Any) -> Any:
+    """A consent request for the booking, answered (consented by default) or pending (decision=None)."""
+    import secrets
+
+    from portal.compliance.models import ConsentRequest
+
+    now = dt.datetime.now(dt.UTC)
+    request = ConsentRequest(
+        booking_id=booking.id, school_id=booking.school_id, parent_email=kw.pop("parent_email", "parent@example.org"),
+        nonce=secrets.token_urlsafe(24), expires_at=kw.pop("expires_at", now + dt.timedelta(days=14)),
+        decision=decision, responder_name=kw.pop("responder_name", "Pat Parent" if decision else None),
+        responded_at=kw.pop("responded_at", now if decision else None), **kw)
+    db.session.add(request)
+    db.session.flush()
+    return request

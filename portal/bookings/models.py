@@ -25,6 +25,8 @@ class Booking(Model):
         Index("ix_bookings_employer_status", "employer_id", "status"),
         Index("ix_bookings_student_starts", "student_id", "starts_at"),
         Index("ix_bookings_session_status", "session_id", "status"),
+        Index("ix_bookings_status_starts", "status", "starts_at"),  # the scheduler's sweeps
+        Index("ix_bookings_status_ends", "status", "ends_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,6 +45,9 @@ class Booking(Model):
     decline_reason: Mapped[str | None] = mapped_column(String(500))
     closed_at: Mapped[dt.datetime | None]
     close_reason: Mapped[str | None] = mapped_column(String(500))
+    # The school has briefed the student (what to wear, who to ask for, what to do if worried).
+    briefed_at: Mapped[dt.datetime | None]
+    briefed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     student: Mapped[Student] = relationship()
     session: Mapped[OfferSession] = relationship()

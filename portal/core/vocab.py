@@ -206,3 +206,52 @@ class BookingStatus(Coded):
 
 # Bookings that hold a place (and count for overlap checks).
 ACTIVE_BOOKING_STATUSES = frozenset({BookingStatus.REQUESTED, BookingStatus.CONFIRMED})
+
+
+# --- compliance --------------------------------------------------------------------------------
+
+
+class ComplianceKind(Coded):
+    """The duties a school checks before a placement (see PRODUCT.md, "Compliance rules")."""
+
+    RISK_ASSESSMENT = ("risk_assessment", "Risk assessment")
+    INSURANCE = ("insurance", "Employer's liability insurance")
+    DBS = ("dbs", "DBS decision")
+    CONSENT = ("consent", "Parental consent")
+    BRIEFING = ("briefing", "Student briefing")
+
+
+class ItemStatus(Coded):
+    """Where one compliance item stands on a given day."""
+
+    DONE = ("done", "Done")
+    TO_DO = ("to_do", "To do")
+    OVERDUE = ("overdue", "Overdue")
+    NOT_NEEDED = ("not_needed", "Not needed")
+    DECLINED = ("declined", "Declined")
+
+
+# Statuses that make a booking "at risk" and are escalated to the careers leader.
+AT_RISK_STATUSES = frozenset({ItemStatus.OVERDUE, ItemStatus.DECLINED})
+
+
+class RiskAssessmentKind(Coded):
+    UPLOAD = ("upload", "Uploaded document")
+    ATTESTATION = ("attestation", "Employer's own assessment (attested)")
+
+
+class DbsDecision(Coded):
+    NOT_REQUIRED = ("not_required", "Not required")
+    CHECKED = ("checked", "Checked")
+
+
+class DbsLevel(Coded):
+    BASIC = ("basic", "Basic")
+    STANDARD = ("standard", "Standard")
+    ENHANCED = ("enhanced", "Enhanced")
+    ENHANCED_BARRED = ("enhanced_barred", "Enhanced with barred list")
+
+
+class ConsentDecision(Coded):
+    CONSENTED = ("consented", "Consented")
+    DECLINED = ("declined", "Declined")

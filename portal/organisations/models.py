@@ -49,6 +49,18 @@ class School(Model):
     )
     # Minimum notice in days before a session can be booked (1: from tomorrow on).
     min_notice_days: Mapped[int] = mapped_column(default=1, server_default="1")
+    # The member of staff who gets escalations and the weekly digest (all staff when unset).
+    careers_leader_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL", use_alter=True)
+    )
+    # Compliance deadlines: days before a placement's first day (London calendar) each duty is due.
+    risk_assessment_due_days: Mapped[int] = mapped_column(default=10, server_default="10")
+    insurance_due_days: Mapped[int] = mapped_column(default=10, server_default="10")
+    dbs_due_days: Mapped[int] = mapped_column(default=5, server_default="5")
+    consent_due_days: Mapped[int] = mapped_column(default=2, server_default="2")
+    briefing_due_days: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Days after a placement ends before a missing reflection or feedback is flagged to staff.
+    reflection_flag_days: Mapped[int] = mapped_column(default=14, server_default="14")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     hub: Mapped[Hub | None] = relationship()

@@ -1,0 +1,1 @@
+"""The scheduler: timed jobs (reminders, escalations, purges) run by one leading process."""
