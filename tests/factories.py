@@ -208,7 +208,11 @@ def make_booking(student: Student, offer: Any | None = None, *, status: str = "c
 def make_risk_assessment(offer: Any, sessions: list[Any] | None = None, *, kind: str = "attestation",
                          reviewed_by: Any | None = None, **kw: Any) -> Any:
     """A risk assessment of the offer covering the given sessions (all of them by default), optionally reviewed."""
-    from portal.compliance.models import RiskAssessment, RiskAssessmentCoverage, RiskAssessmentReview
+    from portal.compliance.models import (
+        RiskAssessment,
+        RiskAssessmentCoverage,
+        RiskAssessmentReview,
+    )
 
     assessment = RiskAssessment(
         offer_id=offer.id, employer_id=offer.employer_id, kind=kind,
