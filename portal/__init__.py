@@ -112,6 +112,11 @@ def _register_blueprints(app: Flask) -> None:
     from portal.api.views import bp as api_bp
 
     app.register_blueprint(api_bp)
+    from portal.compliance.risk_views import bp as risk_bp
+    from portal.compliance.views import bp as compliance_bp
+
+    app.register_blueprint(risk_bp)
+    app.register_blueprint(compliance_bp)
 
 
 def _register_templates(app: Flask) -> None:

@@ -207,3 +207,48 @@ def bookings_of(user: Any) -> Select[Any]:
 def is_students_own_booking(user: Any, booking: Any) -> bool:
     """A student reflects only on their own bookings."""
     return is_role(user, Role.STUDENT) and user.student_id == booking.student_id
+
+
+# --- compliance: risk assessments and DBS notes ----------------------------------------------
+
+# A school is involved with a placement from the request to the outcome (not once declined or cancelled).
+_INVOLVED_STATUSES = ("requested", "confirmed", "completed", "no_show")
+
+
+def can_manage_risk_assessment(user: Any, assessment: Any) -> bool:
+    """The employer whose offer it is uploads, attests and sees its own risk assessments."""
+    return can_manage_employer(user, assessment.employer_id)
+
+
+def can_view_risk_assessment(user: Any, assessment: Any) -> bool:
+    """The employer, and school staff with a booking on a session the assessment covers."""
+    from portal.bookings.models import Booking
+    from portal.compliance.models import RiskAssessmentCoverage
+
+    if can_manage_risk_assessment(user, assessment):
+        return True
+    if not is_role(user, Role.SCHOOL):
+        return False
+    return db.session.scalar(
+        select(Booking.id)
+        .join(RiskAssessmentCoverage, RiskAssessmentCoverage.session_id == Booking.session_id)
+        .where(RiskAssessmentCoverage.risk_assessment_id == assessment.id, Booking.school_id == user.school_id,
+               Booking.status.in_(_INVOLVED_STATUSES))
+        .limit(1)
+    ) is not None
+
+
+def can_record_dbs(user: Any, supervisor: Any) -> bool:
+    """School staff decide on DBS for a supervisor of a session one of their students is booked on."""
+    from portal.bookings.models import Booking
+    from portal.offers.models import session_supervisors
+
+    if not is_role(user, Role.SCHOOL):
+        return False
+    return db.session.scalar(
+        select(Booking.id)
+        .join(session_supervisors, session_supervisors.c.session_id == Booking.session_id)
+        .where(session_supervisors.c.supervisor_id == supervisor.id, Booking.school_id == user.school_id,
+               Booking.status.in_(_INVOLVED_STATUSES))
+        .limit(1)
+    ) is not None

@@ -43,6 +43,16 @@ DEFAULTS: dict[str, Any] = {
     "SQLALCHEMY_ENGINE_OPTIONS": {},
     "GEOCODER": "offline",  # offline | nominatim (online, with offline fallback)
     "NOMINATIM_USER_AGENT": "placement-portal",
+    # Risk assessment uploads: kept outside static/ (default <instance>/uploads), PDF only.
+    "UPLOAD_FOLDER": None,
+    "RISK_ASSESSMENT_MAX_BYTES": 5 * 1024 * 1024,
+    # Parental consent links: signed, single-use, and valid for this many days.
+    "CONSENT_LINK_DAYS": 14,
+    # The scheduler: how often `scheduler run` ticks, and how long a leader's lease lasts unrenewed.
+    "SCHEDULER_INTERVAL_SECONDS": 300,
+    "SCHEDULER_LEASE_SECONDS": 900,
+    # Days before a compliance item is due that the person who must act is reminded.
+    "COMPLIANCE_REMINDER_DAYS": 3,
 }
 
 
@@ -60,6 +70,8 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'portal.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if not app.config["UPLOAD_FOLDER"]:
+        app.config["UPLOAD_FOLDER"] = str(instance / "uploads")
     if not app.config["SECRET_KEY"]:
         if app.config["ENV"] == "production":
             raise ConfigError(
