@@ -24,12 +24,18 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-## run: create the venv, install, migrate, build the postcode lookup, seed demo data, serve
+## run: create the venv, install, migrate, build the postcode lookup, seed demo data, serve with the scheduler
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) geo build
 	$(FLASK) seed-demo
-	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C to stop)"
+	@echo "Serving on http://$(HOST):$(PORT) with the scheduler alongside (Ctrl+C stops both)"
+	@$(FLASK) scheduler run & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+## serve: the web app only (no scheduler), on an existing database
+serve: install
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 ## browser-deps: Debian's chromium for the browser tests (installed when missing and we are root)

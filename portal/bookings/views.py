@@ -14,9 +14,12 @@ from portal.access import allow
 from portal.bookings import services
 from portal.bookings.forms import ActionForm, BookForm, CancelForm, DecisionForm
 from portal.bookings.models import Booking
+from portal.compliance.checklist import at_risk_ids, bookings_by_id, checklists
+from portal.core.dates import london_date, start_of_london_day
 from portal.core.pagination import page_number
 from portal.core.templating import extend_navigation
-from portal.core.vocab import BookingStatus, Role
+from portal.core.vocab import ACTIVE_BOOKING_STATUSES, BookingStatus, Role
+from portal.db import utcnow
 from portal.extensions import db
 from portal.offers.models import Offer, OfferSession
 from portal.organisations.models import Student
@@ -41,6 +44,38 @@ def _with_details(query: Any) -> Any:
         joinedload(Booking.student).joinedload(Student.school),
         joinedload(Booking.session).joinedload(OfferSession.offer).joinedload(Offer.employer),
     )
+
+
+def _today() -> Any:
+    """Today in London: compliance deadlines count London calendar days."""
+    return london_date(utcnow())
+
+
+def _at_risk_filter(owner: Any) -> Any:
+    """Ids of the organisation's at-risk bookings (active, not over), for the "At risk" filter."""
+    today = _today()
+    upcoming = select(Booking.id).where(owner, Booking.status.in_([s.value for s in ACTIVE_BOOKING_STATUSES]),
+                                        Booking.ends_at >= start_of_london_day(today))
+    return [b for b, checklist in checklists(db.session, upcoming, today).items() if checklist.at_risk]
+
+
+def _booking_list(owner: Any, order: Any, template: str) -> Any:
+    """A page of the organisation's bookings, filtered by status or "at risk", each tagged when at risk."""
+    status = _status_filter()
+    risky_only = request.args.get("risk") == "1"
+    query = select(Booking).where(owner)
+    if risky_only:
+        query = query.where(Booking.id.in_(_at_risk_filter(owner)))
+    elif status:
+        query = query.where(Booking.status == status)
+    page = db.paginate(_with_details(query.order_by(*order)), page=page_number(), per_page=25, error_out=False)
+    at_risk = at_risk_ids(db.session, [b.id for b in page.items], _today())
+    return render_template(template, page=page, status=status, risky_only=risky_only, at_risk=at_risk)
+
+
+def _checklist(booking: Booking) -> Any:
+    """The booking's compliance checklist as of today."""
+    return checklists(db.session, bookings_by_id([booking.id]), _today())[booking.id]
 
 
 def _booking_or_404(booking_id: int, permitted: Any) -> Booking:
@@ -81,13 +116,8 @@ def book() -> Any:
 @allow(Role.SCHOOL)
 def school_bookings() -> Any:
     """Every booking of the school's students, newest session first."""
-    status = _status_filter()
-    query = select(Booking).where(Booking.school_id == current_user.school_id)
-    if status:
-        query = query.where(Booking.status == status)
-    page = db.paginate(_with_details(query.order_by(Booking.starts_at.desc(), Booking.id)),
-                       page=page_number(), per_page=25, error_out=False)
-    return render_template("bookings/school_list.html", page=page, status=status)
+    return _booking_list(Booking.school_id == current_user.school_id, (Booking.starts_at.desc(), Booking.id),
+                         "bookings/school_list.html")
 
 
 @bp.route("/bookings/<int:booking_id>")
@@ -95,7 +125,8 @@ def school_bookings() -> Any:
 def school_booking(booking_id: int) -> Any:
     """One booking as the school sees it."""
     booking = _booking_or_404(booking_id, access.can_manage_school_booking)
-    return render_template("bookings/school_detail.html", booking=booking, action=ActionForm(), cancel=CancelForm())
+    return render_template("bookings/school_detail.html", booking=booking, action=ActionForm(), cancel=CancelForm(),
+                           checklist=_checklist(booking))
 
 
 @bp.route("/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
@@ -156,13 +187,9 @@ def no_show(booking_id: int) -> Any:
 @allow(Role.EMPLOYER)
 def employer_bookings() -> Any:
     """Bookings on the employer's sessions, requests first."""
-    status = _status_filter()
-    query = select(Booking).where(Booking.employer_id == current_user.employer_id)
-    if status:
-        query = query.where(Booking.status == status)
-    query = query.order_by((Booking.status != BookingStatus.REQUESTED.value), Booking.starts_at, Booking.id)
-    page = db.paginate(_with_details(query), page=page_number(), per_page=25, error_out=False)
-    return render_template("bookings/employer_list.html", page=page, status=status)
+    return _booking_list(Booking.employer_id == current_user.employer_id,
+                         ((Booking.status != BookingStatus.REQUESTED.value), Booking.starts_at, Booking.id),
+                         "bookings/employer_list.html")
 
 
 @bp.route("/employer/bookings/<int:booking_id>", methods=["GET", "POST"])
@@ -184,7 +211,8 @@ def employer_booking(booking_id: int) -> Any:
             db.session.commit()
             flash("Booking confirmed." if booking.status == BookingStatus.CONFIRMED.value else "Booking declined.", "success")
             return redirect(url_for("bookings.employer_booking", booking_id=booking.id))
-    return render_template("bookings/employer_detail.html", booking=booking, form=form, action=ActionForm()), (400 if form.errors else 200)
+    return render_template("bookings/employer_detail.html", booking=booking, form=form, action=ActionForm(),
+                           checklist=_checklist(booking)), (400 if form.errors else 200)
 
 
 @bp.route("/employer/bookings/<int:booking_id>/no-show", methods=["POST"])

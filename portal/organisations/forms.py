@@ -7,12 +7,13 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import EmailField, RadioField, SelectField, StringField
+from wtforms import EmailField, IntegerField, RadioField, SelectField, StringField
 from wtforms.validators import (
     DataRequired,
     Email,
     InputRequired,
     Length,
+    NumberRange,
     Optional,
     Regexp,
     ValidationError,
@@ -118,3 +119,26 @@ class LeaversForm(FlaskForm):
     """Students missing from an import whom staff confirm have left."""
 
     student_ids = MultiCheckboxField("Students who have left", coerce=int, validators=[Optional()])
+
+
+def _days(label: str, hint: str, top: int = 60) -> IntegerField:
+    """A whole number of days between 0 and `top`."""
+    return IntegerField(label, description=hint, validators=[
+        InputRequired(f"Enter the number of days for {label.lower()}"),
+        NumberRange(0, top, f"{label} must be between 0 and {top} days")])
+
+
+class ComplianceSettingsForm(FlaskForm):
+    """The school's compliance deadlines (days before a placement's first day) and its careers leader."""
+
+    careers_leader_id = SelectField("Careers leader", coerce=int, description=(
+        "Gets an email when a placement is at risk and the weekly digest. "
+        "Choose nobody to send them to every member of staff."))
+    risk_assessment_due_days = _days("Risk assessment reviewed", "Days before the first day. The default is 10.")
+    insurance_due_days = _days("Employer's liability insurance checked", "Days before the first day. The default is 10.")
+    dbs_due_days = _days("DBS decisions recorded", "Days before the first day, for students under 16. The default is 5.")
+    consent_due_days = _days("Parental consent received", "Days before the first day, for students under 18. The default is 2.")
+    briefing_due_days = _days("Student briefed", "Days before the first day. The default is 1.")
+    reflection_flag_days = _days("Reflection or feedback missing", (
+        "Days after the placement before a missing reflection or employer feedback is flagged to staff. "
+        "The default is 14."), top=90)

@@ -104,3 +104,21 @@ def vet_employer(session: DbSession, coordinator: User, employer: Employer, stat
     employer.vetted_by_id = coordinator.id
     audit.record(session, f"employer_{status.value}", "employer", employer.id, detail=employer.ref)
     return True
+
+
+COMPLIANCE_SETTINGS = ("risk_assessment_due_days", "insurance_due_days", "dbs_due_days", "consent_due_days",
+                       "briefing_due_days", "reflection_flag_days")
+
+
+def update_compliance_settings(session: DbSession, staff: User, school: School, careers_leader_id: int | None,
+                               days: dict[str, int]) -> None:
+    """Set the school's deadlines and careers leader (who must be an active member of its staff)."""
+    if careers_leader_id is not None:
+        leader = session.get(User, careers_leader_id)
+        if leader is None or leader.school_id != school.id or not leader.is_active:
+            raise ValueError("The careers leader must be a member of your school's staff")
+    school.careers_leader_id = careers_leader_id
+    for name in COMPLIANCE_SETTINGS:
+        setattr(school, name, int(days[name]))
+    audit.record(session, "compliance_settings_changed", "school", school.id, school_id=school.id, actor=staff,
+                 detail=", ".join(f"{name}={days[name]}" for name in COMPLIANCE_SETTINGS))

@@ -21,6 +21,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.organisations import services
 from portal.organisations.forms import (
+    ComplianceSettingsForm,
     ConfirmForm,
     LeaversForm,
     RosterUploadForm,
@@ -71,8 +72,50 @@ def school_home() -> Any:
         .where(Student.school_id == school.id, Student.left_on.is_(None))
         .group_by(Student.year_group).order_by(Student.year_group)
     ).all()
+    at_risk = _at_risk_count(school.id)
     return render_template("organisations/school_home.html", school=school, by_year=by_year,
-                           total=sum(count for _, count in by_year))
+                           total=sum(count for _, count in by_year), at_risk=at_risk)
+
+
+def _at_risk_count(school_id: int) -> int:
+    """How many of the school's placements still to happen are at risk today."""
+    from portal.bookings.models import Booking
+    from portal.compliance.checklist import checklists
+    from portal.core.dates import london_date, start_of_london_day
+    from portal.core.vocab import ACTIVE_BOOKING_STATUSES
+
+    today = london_date(utcnow())
+    upcoming = select(Booking.id).where(Booking.school_id == school_id,
+                                        Booking.status.in_([s.value for s in ACTIVE_BOOKING_STATUSES]),
+                                        Booking.ends_at >= start_of_london_day(today))
+    return sum(1 for checklist in checklists(db.session, upcoming, today).values() if checklist.at_risk)
+
+
+@bp.route("/school/settings/compliance", methods=["GET", "POST"])
+@allow(Role.SCHOOL)
+def compliance_settings() -> Any:
+    """The school's compliance deadlines and the careers leader who gets escalations and the digest."""
+    school = current_user.school
+    form = ComplianceSettingsForm(obj=school if request.method == "GET" else None)
+    staff = db.session.scalars(select(User).where(User.school_id == school.id, User.role == Role.SCHOOL.value,
+                                                  User.is_active).order_by(User.name, User.email)).all()
+    form.careers_leader_id.choices = [(0, "Nobody: send to every member of staff")] + [
+        (user.id, f"{user.name} ({user.email})" if user.name else user.email) for user in staff]
+    if request.method == "GET":
+        form.careers_leader_id.data = school.careers_leader_id or 0
+    if form.validate_on_submit():
+        try:
+            services.update_compliance_settings(
+                db.session, current_user, school, form.careers_leader_id.data or None,
+                {name: getattr(form, name).data for name in services.COMPLIANCE_SETTINGS})
+        except ValueError as error:
+            db.session.rollback()
+            form.careers_leader_id.errors = [str(error)]
+        else:
+            db.session.commit()
+            flash("Compliance settings saved. Checklists use the new deadlines from now on.", "success")
+            return redirect(url_for("organisations.compliance_settings"))
+    return render_template("organisations/compliance_settings.html", form=form), (400 if form.errors else 200)
 
 
 @bp.route("/students")
