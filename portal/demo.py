@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import secrets
 
 from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.accounts.passwords import hash_password
-from portal.core.dates import local_to_utc
+from portal.bookings.models import Booking
+from portal.bookings.services import take_place
+from portal.compliance.models import (
+    ConsentRequest,
+    DbsNote,
+    RiskAssessment,
+    RiskAssessmentCoverage,
+    RiskAssessmentReview,
+)
+from portal.core.dates import local_to_utc, london_date
 from portal.core.vocab import (
     AccessFeature,
     ActivityType,
+    BookingStatus,
+    ConsentDecision,
+    DbsDecision,
     DeliveryMode,
     DisabilityConfident,
     OfferStatus,
+    RiskAssessmentKind,
     Role,
     SchoolType,
     Sector,
@@ -24,7 +38,7 @@ from portal.core.vocab import (
 )
 from portal.db import DbSession, utcnow
 from portal.offers.geography import locate, place
-from portal.offers.models import Offer, Supervisor
+from portal.offers.models import Offer, OfferSession, Supervisor
 from portal.offers.services import (
     OfferDetails,
     SessionDetails,
@@ -36,6 +50,7 @@ from portal.offers.services import (
 )
 from portal.organisations.models import Employer, Hub, School, Student
 from portal.organisations.services import StudentDetails, apply_details
+from portal.reflections.models import EmployerFeedback, Reflection, ReflectionStatus
 
 DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105 - printed for the demo; never used outside seed-demo
 HUB_NAME = "Greater Manchester Careers Hub"
@@ -374,4 +389,103 @@ def seed_demo(session: DbSession, today: dt.date | None = None) -> list[tuple[st
         logins.append((f"Student ({demo_student.first_name}, Year 10)",
                        _upsert_user(session, "student@northgate.example", demo_student.first_name, Role.STUDENT, student_id=demo_student.id)))
     session.flush()
+    leader = logins[0][1]
+    mainstream.careers_leader_id = mainstream.careers_leader_id or leader.id
+    _seed_placements(session, mainstream, leader, employers, demo_student)
     return [(label, user.email) for label, user in logins]
+
+
+def _demo_session(session: DbSession, offer: Offer, day: dt.date, capacity: int = 10) -> OfferSession:
+    """A 9:30am-3pm session of a demo offer on a given day (past days allowed: demo history)."""
+    start = local_to_utc(dt.datetime.combine(day, dt.time(9, 30)))
+    occurrence = session.scalars(select(OfferSession).where(OfferSession.offer_id == offer.id,
+                                                            OfferSession.starts_at == start)).first()
+    if occurrence is None:
+        occurrence = OfferSession(offer_id=offer.id, starts_at=start, capacity=capacity,
+                                  ends_at=local_to_utc(dt.datetime.combine(day, dt.time(15, 0))))
+        occurrence.supervisors = list(session.scalars(
+            select(Supervisor).where(Supervisor.employer_id == offer.employer_id).limit(1)))
+        session.add(occurrence)
+        session.flush()
+    return occurrence
+
+
+def _weekday(day: dt.date) -> dt.date:
+    """The day, or the Monday after when it falls at a weekend."""
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def _place(session: DbSession, student: Student, occurrence: OfferSession, status: BookingStatus,
+           staff: User) -> Booking:
+    """A booking of a demo student that takes a place on the session."""
+    booking = Booking(student_id=student.id, session_id=occurrence.id, school_id=student.school_id,
+                      employer_id=occurrence.offer.employer_id, starts_at=occurrence.starts_at,
+                      ends_at=occurrence.ends_at, status=status.value, requested_by_id=staff.id,
+                      requested_at=occurrence.starts_at - dt.timedelta(days=21))
+    if status is not BookingStatus.REQUESTED:
+        booking.decided_at = booking.requested_at + dt.timedelta(days=1)
+    if status is BookingStatus.COMPLETED:
+        booking.closed_at = occurrence.ends_at
+    session.add(booking)
+    take_place(session, occurrence.id)
+    return booking
+
+
+def _seed_placements(session: DbSession, school: School, leader: User, employers: dict[str, Employer],
+                     demo_student: Student | None) -> None:
+    """Past placements with reflections and feedback, and upcoming ones in every compliance state (once)."""
+    if session.scalars(select(Booking.id).where(Booking.school_id == school.id).limit(1)).first() is not None:
+        return
+    today = london_date(utcnow())
+    offers = {o.offer_ref: o for o in session.scalars(select(Offer).where(Offer.offer_ref.like("DEMO-%")))}
+    hospital, site = offers["DEMO-MRFH-NHS-1"], offers["DEMO-KIER-BUILD-1"]
+    year10 = list(session.scalars(select(Student).where(Student.school_id == school.id, Student.year_group == 10)
+                                  .order_by(Student.student_ref)))
+    others = [s for s in year10 if demo_student is None or s.id != demo_student.id]
+    staff_user = leader
+
+    past = _demo_session(session, hospital, _weekday(today - dt.timedelta(days=24)))
+    past_group = ([demo_student] if demo_student else []) + others[:9]
+    for index, student in enumerate(past_group):
+        booking = _place(session, student, past, BookingStatus.COMPLETED, staff_user)
+        session.flush()
+        if student is demo_student:
+            continue  # the demo student still has a reflection to write
+        if index % 3 != 2:
+            session.add(Reflection(
+                booking_id=booking.id, student_id=student.id, school_id=school.id, status=ReflectionStatus.SUBMITTED.value,
+                submitted_at=past.ends_at + dt.timedelta(days=2), what_i_did="Followed a nurse on the ward round.",
+                next_steps="Ask about the health and social care course.", interest_before=2, interest_now=4))
+        if index % 2:
+            session.add(EmployerFeedback(booking_id=booking.id, employer_id=hospital.employer_id, school_id=school.id,
+                                         attended="full", punctuality="on_time",
+                                         comment="Asked thoughtful questions and was kind to patients.",
+                                         given_by_id=None))
+
+    soon = _demo_session(session, site, _weekday(today + dt.timedelta(days=6)))  # inside every deadline
+    for student in others[9:12]:
+        _place(session, student, soon, BookingStatus.CONFIRMED, staff_user)
+
+    upcoming = [s for s in hospital.sessions if s.starts_at > utcnow()][0]
+    prepared = [_place(session, student, upcoming, BookingStatus.CONFIRMED, staff_user) for student in others[12:15]]
+    _place(session, others[15], upcoming, BookingStatus.REQUESTED, staff_user)
+    session.flush()
+    assessment = RiskAssessment(offer_id=hospital.id, employer_id=hospital.employer_id,
+                                kind=RiskAssessmentKind.ATTESTATION.value,
+                                attestation="Our trust's risk assessment for visitors under 18 covers ward visits.")
+    session.add(assessment)
+    session.flush()
+    session.add(RiskAssessmentCoverage(session_id=upcoming.id, risk_assessment_id=assessment.id))
+    session.add(RiskAssessmentReview(risk_assessment_id=assessment.id, school_id=school.id, reviewed_by_id=leader.id))
+    for supervisor in upcoming.supervisors:
+        session.add(DbsNote(school_id=school.id, supervisor_id=supervisor.id, decision=DbsDecision.NOT_REQUIRED.value,
+                            reason="Students are supervised in a group and never alone with one adult.",
+                            recorded_by_id=leader.id))
+    session.add(ConsentRequest(booking_id=prepared[0].id, school_id=school.id, parent_email=None,
+                               nonce=secrets.token_urlsafe(32), sent_by_id=leader.id, expires_at=utcnow(),
+                               decision=ConsentDecision.CONSENTED.value, responder_name="Parent (paper form)",
+                               responded_at=utcnow()))
+    prepared[0].briefed_at, prepared[0].briefed_by_id = utcnow(), leader.id
+    session.flush()
