@@ -48,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "RISK_ASSESSMENT_MAX_BYTES": 5 * 1024 * 1024,
     # Parental consent links: signed, single-use, and valid for this many days.
     "CONSENT_LINK_DAYS": 14,
+    "CONSENT_LINK_RATE_LIMIT": "30 per hour",
     # The scheduler: how often `scheduler run` ticks, and how long a leader's lease lasts unrenewed.
     "SCHEDULER_INTERVAL_SECONDS": 300,
     "SCHEDULER_LEASE_SECONDS": 900,

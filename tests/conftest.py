@@ -64,6 +64,8 @@ def make_test_config(database_url: str, instance: Path, **overrides: Any) -> dic
         "SERVER_NAME": None,
         "GEO_LOOKUP_PATH": str(shared_lookup_path()),  # built once per machine, not per run
     }
+    if instance is not None:  # uploads go under the run's temporary instance folder, never the repository's
+        config["UPLOAD_FOLDER"] = str(Path(instance) / "uploads")
     config.update(overrides)
     return config
 

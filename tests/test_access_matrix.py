@@ -4,9 +4,11 @@ page without deciding who may see it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import current_app
 
 from portal.accounts.tokens import issue_api_token
 from portal.bookings.models import Booking
@@ -16,6 +18,7 @@ from tests.factories import (
     make_employer,
     make_hub,
     make_offer,
+    make_risk_assessment,
     make_school,
     make_student,
     make_supervisor,
@@ -108,6 +111,19 @@ EXPECTED: dict[str, Any] = {
     "progress.progress_export": {S},
     "progress.hub_progress": {H},
     "progress.progress_student": {S},
+    "organisations.compliance_settings": {S},
+    "risk.offer_risk_assessment": {E},
+    "risk.upload": {E},  # 400 without a file
+    "risk.attest": {E},  # 400 without a statement
+    "risk.assessment": {S, E},
+    "risk.review": {S},
+    "risk.download": {S, E},
+    "compliance.dbs_notes": {S},
+    "compliance.dbs_note": {S},
+    "compliance.consent": {S},
+    "compliance.paper_consent": {S},  # 400 without a name
+    "compliance.briefed": {S},
+    "compliance.parent_consent": PUBLIC,  # no account: the signed link is the key (a made-up one is 404)
 }
 
 
@@ -126,14 +142,20 @@ def world() -> dict[str, Any]:
     }
     offer = make_offer(employer)
     occurrence = offer.sessions[0]
+    supervisor = make_supervisor(employer)
+    occurrence.supervisors.append(supervisor)
     booking = Booking(student_id=student.id, session_id=occurrence.id, school_id=school.id, employer_id=employer.id,
                       starts_at=occurrence.starts_at, ends_at=occurrence.ends_at, status="completed")
     db.session.add(booking)
     db.session.flush()
+    assessment = make_risk_assessment(offer, [occurrence], kind="upload")
+    folder = Path(current_app.config["UPLOAD_FOLDER"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / assessment.stored_name).write_bytes(b"%PDF-1.4\n%%EOF\n")
     ids = {
         "student_id": student.id, "employer_id": employer.id, "token": "not-a-real-token",
-        "offer_id": offer.id, "session_id": occurrence.id, "supervisor_id": make_supervisor(employer).id,
-        "booking_id": booking.id,
+        "offer_id": offer.id, "session_id": occurrence.id, "supervisor_id": supervisor.id,
+        "booking_id": booking.id, "assessment_id": assessment.id,
     }
     # a token of each signed-in user, so that revoking one's own token is a legitimate request
     tokens = {who: issue_api_token(db.session, user, "matrix")[0].id for who, user in users.items() if who is not ST}

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from portal.bookings import services
 from portal.bookings.services import BookingRefused
+from portal.core.dates import local_to_utc, london_date
 from portal.core.models import OutboxMessage
 from portal.core.vocab import Role
 from portal.extensions import db
@@ -101,9 +102,11 @@ def test_ineligible_students_are_refused(setting, student_kwargs, code):
 
 def test_sessions_are_bookable_from_tomorrow_and_up_to_two_years_ahead(setting):
     student = make_student(setting["school"])
-    today = make_session(setting["offer"], starts_in_days=0.05)
+    # Noon in London, so "later today" is still today whatever time the suite runs.
+    noon = local_to_utc(dt.datetime.combine(london_date(dt.datetime.now(dt.UTC)) + dt.timedelta(days=1), dt.time(12)))
+    later_today = make_session(setting["offer"], starts_at=noon + dt.timedelta(hours=3))
     with pytest.raises(BookingRefused) as too_soon:
-        _book(setting, student, today)
+        services.book_student(db.session, setting["staff"], student, later_today, now=noon)
     assert too_soon.value.code == "too_soon"
     far = make_session(setting["offer"], starts_in_days=2 * 365 + 3)
     with pytest.raises(BookingRefused) as too_far:

@@ -129,6 +129,29 @@ def _fill_lists(school_email: str, employer_email: str) -> None:
                 inviter=leader, school_id=leader.school_id)
     _book_a_place(leader, employer_email)
     _a_completed_placement(leader, employer_email)
+    _an_uploaded_risk_assessment(employer_email)
+
+
+def _an_uploaded_risk_assessment(employer_email: str) -> None:
+    """An uploaded PDF risk assessment (through the service) covering the demo employer's booked sessions."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from portal.bookings.models import Booking
+    from portal.compliance.risk import add_upload
+    from portal.compliance.uploads import store_pdf
+    from portal.offers.models import OfferSession
+
+    employer_user = db.session.scalars(select(User).where(User.email == employer_email)).one()
+    booked = db.session.scalars(
+        select(OfferSession).join(Booking, Booking.session_id == OfferSession.id)
+        .where(Booking.employer_id == employer_user.employer_id, OfferSession.starts_at > utcnow())
+        .order_by(OfferSession.starts_at)
+    ).first()
+    assert booked is not None, "the demo employer has no upcoming booked session"
+    stored = store_pdf(FileStorage(io.BytesIO(b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"), filename="site-risk-assessment.pdf"))
+    add_upload(db.session, employer_user, booked.offer, stored, [booked.id])
 
 
 def _a_completed_placement(leader: User, employer_email: str) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from portal.access import ACCESS_ATTRIBUTE, PUBLIC
 from portal.accounts.models import TokenPurpose, User
 from portal.core.vocab import Role, SendStatus, VettingStatus
+from portal.db import utcnow
 from portal.extensions import db
 from portal.organisations.models import Employer, School, Student
 
@@ -49,8 +50,8 @@ class PageRoute:
 
 
 def is_download_rule(rule: str) -> bool:
-    """Whether the path is a file download (a CSV export), checked as a download rather than a page."""
-    return rule.endswith(".csv")
+    """Whether the path is a file download (a CSV export or a stored PDF), checked as a download rather than a page."""
+    return rule.endswith((".csv", "/download"))
 
 
 def is_json_rule(rule: str) -> bool:
@@ -218,10 +219,20 @@ def _session_id(ctx: ResolveContext) -> int:
 
 
 def _supervisor_id(ctx: ResolveContext) -> int:
-    """A supervisor of the signed-in employer."""
-    from portal.offers.models import Supervisor
+    """A supervisor of the signed-in employer; for school staff, one supervising a session they booked."""
+    from portal.bookings.models import Booking
+    from portal.offers.models import Supervisor, session_supervisors
 
     user = ctx.user
+    if ctx.role == Role.SCHOOL.value and user is not None:
+        supervisor_id = db.session.scalars(
+            select(session_supervisors.c.supervisor_id)
+            .join(Booking, Booking.session_id == session_supervisors.c.session_id)
+            .where(Booking.school_id == user.school_id).order_by(session_supervisors.c.supervisor_id)
+        ).first()
+        if supervisor_id is not None:
+            return supervisor_id
+        return _teach(ctx, "supervisor_id", "no session the school booked has a supervisor in the demo data")
     if ctx.role == Role.EMPLOYER.value and user is not None and user.employer_id:
         supervisor_id = db.session.scalars(
             select(Supervisor.id).where(Supervisor.employer_id == user.employer_id).order_by(Supervisor.id)
@@ -248,6 +259,8 @@ def _booking_id(ctx: ResolveContext) -> int:
         return _teach(ctx, "booking_id", "it only knows bookings for school staff, employers and students")
     if ctx.endpoint.startswith("reflections."):
         query = query.where(Booking.status == "completed")
+    elif ctx.endpoint.startswith("compliance."):  # consent and briefing forms show on bookings still to happen
+        query = query.where(Booking.status.in_(["requested", "confirmed"]), Booking.starts_at > utcnow())
     booking_id = db.session.scalars(query.order_by(Booking.id)).first()
     if booking_id is None:
         return _teach(ctx, "booking_id", f"the demo {ctx.role} has no bookings (the browser fixture makes one)")
@@ -275,6 +288,8 @@ def _token(ctx: ResolveContext) -> str:
     from portal.accounts.services import invite_user
     from portal.accounts.tokens import issue_token
 
+    if ctx.endpoint == "compliance.parent_consent":
+        return _consent_token()
     purpose = TOKEN_PURPOSES.get(ctx.endpoint)
     if purpose == TokenPurpose.INVITATION:
         leader = _first_school_user()
@@ -291,7 +306,48 @@ def _token(ctx: ResolveContext) -> str:
     return raw
 
 
+def _consent_token() -> str:
+    """A fresh parental-consent link for an upcoming booking of an under-18 demo student."""
+    from portal.bookings.models import Booking
+    from portal.compliance.consent import consent_needed, consent_token, send_consent_request
+
+    leader = _first_school_user()
+    for booking in db.session.scalars(
+        select(Booking).where(Booking.school_id == leader.school_id, Booking.status.in_(["requested", "confirmed"]),
+                              Booking.starts_at > utcnow()).order_by(Booking.id)
+    ):
+        if consent_needed(booking):
+            request = send_consent_request(db.session, leader, booking, "parent@northgate.example")
+            db.session.commit()
+            return consent_token(request)
+    raise AssertionError("the demo school has no upcoming booking of an under-18 student to ask consent for")
+
+
+def _assessment_id(ctx: ResolveContext) -> int:
+    """A risk assessment the role may open: the employer's own, or one covering a session the school booked
+    (an uploaded one first, so the download route has a file)."""
+    from portal.bookings.models import Booking
+    from portal.compliance.models import RiskAssessment, RiskAssessmentCoverage
+
+    user = ctx.user
+    query = None
+    if ctx.role == Role.EMPLOYER.value and user is not None:
+        query = select(RiskAssessment.id).where(RiskAssessment.employer_id == user.employer_id)
+    elif ctx.role == Role.SCHOOL.value and user is not None:
+        query = (select(RiskAssessment.id)
+                 .join(RiskAssessmentCoverage, RiskAssessmentCoverage.risk_assessment_id == RiskAssessment.id)
+                 .join(Booking, Booking.session_id == RiskAssessmentCoverage.session_id)
+                 .where(Booking.school_id == user.school_id))
+    if query is None:
+        return _teach(ctx, "assessment_id", "it only knows risk assessments for employers and school staff")
+    assessment_id = db.session.scalars(query.order_by((RiskAssessment.kind != "upload"), RiskAssessment.id)).first()
+    if assessment_id is None:
+        return _teach(ctx, "assessment_id", f"the demo {ctx.role} has no risk assessment (the browser fixture adds one)")
+    return assessment_id
+
+
 RESOLVERS: dict[str, Callable[[ResolveContext], Any]] = {
+    "assessment_id": _assessment_id,
     "student_id": _student_id,
     "employer_id": _employer_id,
     "school_id": _school_id,

@@ -53,12 +53,16 @@ def test_page_passes_every_check(
         assert isinstance(json.loads(answer.text()), dict | list)
         return
 
-    if page_route.download:  # a CSV export: fetched with the role's session, not rendered
+    if page_route.download:  # a CSV export or a stored PDF: fetched with the role's session, not rendered
         answer = tab.page.request.get(path)
         assert answer.status == 200, f"{path} as {role} answered {answer.status}"
-        assert answer.headers.get("content-type", "").startswith("text/csv"), f"{path} is not CSV"
         assert "attachment" in answer.headers.get("content-disposition", "")
-        assert answer.text().count("\n") >= 1
+        if path.endswith(".csv"):
+            assert answer.headers.get("content-type", "").startswith("text/csv"), f"{path} is not CSV"
+            assert answer.text().count("\n") >= 1
+        else:
+            assert answer.headers.get("content-type", "").startswith("application/pdf"), f"{path} is not a PDF"
+            assert answer.body().startswith(b"%PDF-")
         return
 
     response = tab.page.goto(path)
