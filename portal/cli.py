@@ -195,3 +195,6 @@ def register_cli(app: Flask) -> None:
     from portal.api.cli import create_token_command
 
     app.cli.add_command(create_token_command)
+    from portal.scheduler.cli import scheduler_cli
+
+    app.cli.add_command(scheduler_cli)

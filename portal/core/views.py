@@ -45,8 +45,22 @@ def healthz() -> Any:
     except Exception:  # any failure means the database is unavailable
         db.session.rollback()
         database = "unavailable"
+    scheduler: dict[str, str | None] = {"last_run_at": None, "last_run_for": None}
+    if database == "ok":
+        try:  # the scheduler's last run: informative only, never a reason for a 503 or a 500
+            from portal.scheduler.models import SchedulerState
+
+            row = db.session.execute(
+                select(SchedulerState.last_run_at, SchedulerState.last_run_for).where(SchedulerState.name == "scheduler")
+            ).first()
+            if row is not None:
+                scheduler = {"last_run_at": row.last_run_at.isoformat() if row.last_run_at else None,
+                             "last_run_for": row.last_run_for.isoformat() if row.last_run_for else None}
+        except Exception:  # e.g. the table is not migrated yet
+            db.session.rollback()
     status = 200 if database == "ok" else 503
-    return jsonify({"status": "ok" if status == 200 else "degraded", "database": database}), status
+    return jsonify({"status": "ok" if status == 200 else "degraded", "database": database,
+                    "scheduler": scheduler}), status
 
 
 @bp.route("/accessibility")
