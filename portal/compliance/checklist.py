@@ -44,7 +44,7 @@ SCHOOL, EMPLOYER = "school", "employer"
 _ACTIVE = {s.value for s in ACTIVE_BOOKING_STATUSES}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Item:
     """One duty on one booking: where it stands, when it is due and who must act."""
 
@@ -150,8 +150,12 @@ def checklists(session: DbSession, booking_filter: Select[Any], today: dt.date) 
         consents[row.booking_id].append(row)
 
     result = {}
+    days_of_session: dict[int, tuple[dt.date, dt.date]] = {}  # many bookings share a session: convert once
     for b in bookings:
-        first_day, last_day = london_date(b.starts_at), london_date(b.ends_at)
+        span = days_of_session.get(b.session_id)
+        if span is None:
+            span = days_of_session[b.session_id] = (london_date(b.starts_at), london_date(b.ends_at))
+        first_day, last_day = span
         age = age_on(b.date_of_birth, first_day)
         active = b.status in _ACTIVE and last_day >= today
         checklist = Checklist(b.id, b.school_id, b.employer_id, first_day, active)
@@ -204,7 +208,7 @@ def checklists(session: DbSession, booking_filter: Select[Any], today: dt.date) 
             items.append(Item(ComplianceKind.CONSENT, ComplianceKind.CONSENT.label, ItemStatus.NOT_NEEDED, None,
                               f"The student is {CONSENT_AGE} or over on the first day", SCHOOL))
         else:
-            items.append(_consent_item(consents[b.id], consent_due, today))
+            items.append(_consent_item(consents.get(b.id, []), consent_due, today))
 
         briefing_due = due(b.briefing_due_days)
         items.append(Item(ComplianceKind.BRIEFING, ComplianceKind.BRIEFING.label,

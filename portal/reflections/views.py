@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -108,7 +109,22 @@ def school_reflections() -> Any:
             select(Reflection).where(Reflection.booking_id.in_([b.id for b in bookings]))
         )
     } if bookings else {}
-    return render_template("reflections/school_list.html", bookings=bookings, reflections=reflections)
+    return render_template("reflections/school_list.html", bookings=bookings, reflections=reflections,
+                           flagged=_flagged(bookings))
+
+
+def _flagged(bookings: Sequence[Booking]) -> dict[str, set[int]]:
+    """Which bookings the scheduler flagged to staff: reflection or employer feedback still missing after the flag day."""
+    from portal.scheduler.models import Notice
+
+    keys = [f"{track}:{b.id}:flag" for b in bookings for track in ("reflection", "feedback")]
+    if not keys:
+        return {"reflection": set(), "feedback": set()}
+    found = set(db.session.scalars(select(Notice.key).where(Notice.key.in_(keys))))
+    given = set(db.session.scalars(select(EmployerFeedback.booking_id).where(
+        EmployerFeedback.booking_id.in_([b.id for b in bookings]))))
+    return {"reflection": {b.id for b in bookings if f"reflection:{b.id}:flag" in found},
+            "feedback": {b.id for b in bookings if f"feedback:{b.id}:flag" in found and b.id not in given}}
 
 
 @bp.route("/school/bookings/<int:booking_id>/reflection", methods=["GET", "POST"])

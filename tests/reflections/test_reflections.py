@@ -259,3 +259,25 @@ def test_record_lists_logged_encounters(client, login, placement):
         page = client.get(url).get_data(as_text=True)
         assert "Careers talk, Fire Service, " in page
         assert "(talked through in school)" in page
+
+
+# --- the scheduler's 14-day flag, shown to staff ------------------------------------------
+
+
+def test_staff_see_a_flagged_reflection_as_overdue_until_it_is_submitted(placement, login):
+    from portal.scheduler.models import Notice
+
+    booking = placement["booking"]
+    client = login(placement["staff"])
+    assert "Overdue" not in client.get("/school/reflections").get_data(as_text=True)
+    db.session.add(Notice(key=f"reflection:{booking.id}:flag", kind="reflection", booking_id=booking.id,
+                          school_id=booking.school_id))
+    db.session.add(Notice(key=f"feedback:{booking.id}:flag", kind="feedback", booking_id=booking.id,
+                          school_id=booking.school_id))
+    db.session.flush()
+    page = client.get("/school/reflections").get_data(as_text=True)
+    assert "Overdue" in page
+    assert "Employer feedback overdue" in page
+    services.save_reflection(db.session, booking, services.ReflectionAnswers(what_i_did="Helped on reception"),
+                             easy_read=False, submit=True)
+    assert "Overdue" not in client.get("/school/reflections").get_data(as_text=True)
