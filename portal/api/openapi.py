@@ -82,6 +82,8 @@ def _booking(student: str, description: str) -> dict[str, Any]:
         "requested_at": DATE_TIME,
         "decided_at": nullable(DATE_TIME),
         "decline_reason": {"type": ["string", "null"]},
+        "at_risk": {"type": "boolean", "description": "Something on the compliance checklist is overdue "
+                    "(or consent was declined) and the placement is still to happen"},
         "student": ref(student),
     }, description)
 

@@ -87,7 +87,7 @@ def matches_json(outcome: MatchOutcome) -> dict[str, Any]:
     }
 
 
-def _booking_common(booking: Booking) -> dict[str, Any]:
+def _booking_common(booking: Booking, at_risk: bool) -> dict[str, Any]:
     """What school and employer both see of a booking."""
     offer = booking.session.offer
     return {
@@ -101,14 +101,15 @@ def _booking_common(booking: Booking) -> dict[str, Any]:
         "requested_at": iso(booking.requested_at),
         "decided_at": iso(booking.decided_at),
         "decline_reason": booking.decline_reason,
+        "at_risk": at_risk,
     }
 
 
-def school_booking_json(booking: Booking) -> dict[str, Any]:
+def school_booking_json(booking: Booking, at_risk: bool = False) -> dict[str, Any]:
     """A booking as the student's school sees it: the student's reference and names."""
     student = booking.student
     return {
-        **_booking_common(booking),
+        **_booking_common(booking, at_risk),
         "student": {
             "student_ref": student.student_ref,
             "first_name": student.first_name,
@@ -118,14 +119,14 @@ def school_booking_json(booking: Booking) -> dict[str, Any]:
     }
 
 
-def employer_booking_json(booking: Booking) -> dict[str, Any]:
+def employer_booking_json(booking: Booking, at_risk: bool = False) -> dict[str, Any]:
     """A booking as the employer sees it: first name, year group, school and the adjustments, nothing more.
 
     Never SEND status, disadvantage, date of birth, last name, UPN or contact details (data minimisation).
     """
     student = booking.student
     return {
-        **_booking_common(booking),
+        **_booking_common(booking, at_risk),
         "student": {
             "first_name": student.first_name,
             "year_group": student.year_group,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -18,7 +19,10 @@ from portal.api.serialise import (
     school_booking_json,
 )
 from portal.bookings.services import BookingRefused, book_student, decide
+from portal.compliance.checklist import at_risk_ids
+from portal.core.dates import london_date
 from portal.core.vocab import Role
+from portal.db import utcnow
 from portal.extensions import csrf, db
 from portal.matching.services import match_student
 from portal.offers.search import search_offers
@@ -84,7 +88,7 @@ def create_booking() -> Any:
     except BookingRefused as refusal:
         raise from_refusal(refusal) from None
     db.session.commit()
-    return jsonify(school_booking_json(booking)), 201
+    return jsonify(school_booking_json(booking, booking.id in _at_risk([booking]))), 201
 
 
 @bp.get("/bookings")
@@ -94,13 +98,19 @@ def bookings() -> Any:
     user = api_user()
     statuses, page, per_page = params.booking_list(request.args)
     found, total = services.bookings_page(db.session, user, statuses, page, per_page)
+    at_risk = _at_risk(found)
     if user.role == Role.EMPLOYER.value:
         services.record_needs_shown(db.session, user, [b.student for b in found], "api_employer_bookings")
         db.session.commit()
-        items = [employer_booking_json(b) for b in found]
+        items = [employer_booking_json(b, b.id in at_risk) for b in found]
     else:
-        items = [school_booking_json(b) for b in found]
+        items = [school_booking_json(b, b.id in at_risk) for b in found]
     return jsonify(page_json(items, page, per_page, total))
+
+
+def _at_risk(found: Sequence[Any]) -> set[int]:
+    """Which of the bookings are at risk today (London calendar)."""
+    return at_risk_ids(db.session, [b.id for b in found], london_date(utcnow()))
 
 
 @bp.post("/bookings/<int:booking_id>/decision")
@@ -118,4 +128,4 @@ def booking_decision(booking_id: int) -> Any:
         raise from_refusal(refusal) from None
     services.record_needs_shown(db.session, user, [booking.student], "api_booking_decision")
     db.session.commit()
-    return jsonify(employer_booking_json(booking))
+    return jsonify(employer_booking_json(booking, booking.id in _at_risk([booking])))

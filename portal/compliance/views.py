@@ -32,15 +32,13 @@ from portal.compliance.forms import (
 )
 from portal.core.dates import london_date
 from portal.core.pagination import page_number
-from portal.core.templating import extend_navigation
 from portal.core.vocab import ACTIVE_BOOKING_STATUSES, Role
 from portal.db import utcnow
 from portal.extensions import db, limiter
 from portal.offers.models import Offer, OfferSession, Supervisor
 from portal.organisations.models import Employer
 
-bp = Blueprint("compliance", __name__)
-extend_navigation(Role.SCHOOL, "DBS decisions", "compliance.dbs_notes")
+bp = Blueprint("compliance", __name__)  # the school home page links the DBS list (the header is full)
 
 
 def _parent_link_limit() -> str:

@@ -304,6 +304,26 @@ def _ended_completed(since: dt.datetime, now: dt.datetime) -> Select[Any]:
     return select(Booking.id).where(Booking.status == COMPLETED, Booking.ends_at >= since, Booking.ends_at <= now)
 
 
+def _follow_up_tracks(session: DbSession, rows: Sequence[Row[Any]], now: dt.datetime, since: dt.datetime, kind: str,
+                      steps: Sequence[tuple[int, str]], directory: Directory, *,
+                      participants: Callable[[Row[Any]], list[str]],
+                      flag_due: Callable[[Row[Any], int], bool]) -> tuple[list[_Wanted], list[_Wanted]]:
+    """For each ended placement, the participant's latest due step and the staff flag; returns those this call claimed."""
+    today = london_date(now)
+    done = existing_keys(session, [kind], _ended_completed(since, now))
+    participant_track: list[_Wanted] = []
+    flag_track: list[_Wanted] = []
+    for row in rows:
+        days = (today - london_date(row.ends_at)).days
+        step = latest_step(days, steps)
+        if step and f"{kind}:{row.booking_id}:{step}" not in done:
+            participant_track.append(_Wanted(f"{kind}:{row.booking_id}:{step}", kind, row, step, participants(row)))
+        if flag_due(row, days) and f"{kind}:{row.booking_id}:flag" not in done:
+            flag_track.append(_Wanted(f"{kind}:{row.booking_id}:flag", kind, row, "flag",
+                                      directory.booking_staff(row.school_id, row.requested_by_id)))
+    return _claim_wanted(session, participant_track), _claim_wanted(session, flag_track)
+
+
 def reflection_prompts(session: DbSession, now: dt.datetime) -> Counts:
     """Prompt the student to reflect (end day, +2, +7 days: the latest due step) and flag to staff after the school's days."""
     today = london_date(now)
@@ -315,23 +335,11 @@ def reflection_prompts(session: DbSession, now: dt.datetime) -> Counts:
         .where(Booking.status == COMPLETED, Booking.ends_at >= since, Booking.ends_at <= now,
                or_(Reflection.id.is_(None), Reflection.status != ReflectionStatus.SUBMITTED.value))
     ).all()
-    done = existing_keys(session, ["reflection"], _ended_completed(since, now))
-    student_track: list[_Wanted] = []
-    flags: list[Row[Any]] = []
-    for row in rows:
-        days = (today - london_date(row.ends_at)).days
-        step = latest_step(days, STUDENT_STEPS)
-        address = _student_address(row)
-        if step and address and f"reflection:{row.booking_id}:{step}" not in done:
-            student_track.append(_Wanted(f"reflection:{row.booking_id}:{step}", "reflection", row, step, [address]))
-        if (days >= row.reflection_flag_days and row.debriefed_at is None
-                and f"reflection:{row.booking_id}:flag" not in done):
-            flags.append(row)
-    directory = Directory.load(session, school_ids={row.school_id for row in flags})
-    flag_track = [_Wanted(f"reflection:{row.booking_id}:flag", "reflection", row, "flag",
-                          directory.booking_staff(row.school_id, row.requested_by_id)) for row in flags]
-    sent_student = _claim_wanted(session, student_track)
-    sent_flags = _claim_wanted(session, flag_track)
+    directory = Directory.load(session, school_ids={row.school_id for row in rows})
+    sent_student, sent_flags = _follow_up_tracks(
+        session, rows, now, since, "reflection", STUDENT_STEPS, directory,
+        participants=lambda row: [address] if (address := _student_address(row)) else [],
+        flag_due=lambda row, days: days >= row.reflection_flag_days and row.debriefed_at is None)
 
     students = Mailbag("Write your reflection on your placement",
                        "Hello,\n\nYour placement has finished. Writing a short reflection helps you remember what "
@@ -375,22 +383,12 @@ def feedback_requests(session: DbSession, now: dt.datetime) -> Counts:
         .where(Booking.status == COMPLETED, Booking.ends_at >= since, Booking.ends_at <= now,
                EmployerFeedback.id.is_(None))
     ).all()
-    done = existing_keys(session, ["feedback"], _ended_completed(since, now))
     directory = Directory.load(session, school_ids={row.school_id for row in rows},
                                employer_ids={row.employer_id for row in rows})
-    employer_track: list[_Wanted] = []
-    flag_track: list[_Wanted] = []
-    for row in rows:
-        days = (today - london_date(row.ends_at)).days
-        step = latest_step(days, EMPLOYER_STEPS)
-        if step and f"feedback:{row.booking_id}:{step}" not in done:
-            employer_track.append(_Wanted(f"feedback:{row.booking_id}:{step}", "feedback", row, step,
-                                          directory.employer(row.employer_id)))
-        if days >= row.reflection_flag_days and f"feedback:{row.booking_id}:flag" not in done:
-            flag_track.append(_Wanted(f"feedback:{row.booking_id}:flag", "feedback", row, "flag",
-                                      directory.booking_staff(row.school_id, row.requested_by_id)))
-    sent_employer = _claim_wanted(session, employer_track)
-    sent_flags = _claim_wanted(session, flag_track)
+    sent_employer, sent_flags = _follow_up_tracks(
+        session, rows, now, since, "feedback", EMPLOYER_STEPS, directory,
+        participants=lambda row: directory.employer(row.employer_id),
+        flag_due=lambda row, days: days >= row.reflection_flag_days)
 
     employers = Mailbag("Feedback on students who visited you",
                         "Thank you for hosting these students. A few minutes of feedback on each one helps them "

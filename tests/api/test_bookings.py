@@ -193,3 +193,21 @@ def test_filter_by_status_and_pages(api, world):
     assert (page["total"], page["pages"], len(page["items"])) == (3, 2, 1)
     bad = api.get("/bookings", token, query={"status": "lost"})
     assert bad.status_code == 422 and "status" in bad.get_json()["details"]
+
+
+def test_the_booking_list_says_which_bookings_are_at_risk(api, world):
+    """A booking whose risk assessment is overdue (starting in 3 days; due 10 days before) is at risk."""
+    import datetime as dt
+
+    from tests.factories import make_booking, make_offer, make_student
+
+    student = make_student(world.school, date_of_birth=dt.date(2009, 1, 1))
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).replace(microsecond=0)
+    risky = make_booking(student, make_offer(sessions=0), status="confirmed", starts_at=soon)
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=60)).replace(microsecond=0)
+    calm = make_booking(make_student(world.school, date_of_birth=dt.date(2009, 1, 1)), make_offer(sessions=0),
+                        status="confirmed", starts_at=later)
+    items = api.get("/bookings", world.tokens["staff"]).get_json()["items"]
+    flags = {item["id"]: item["at_risk"] for item in items}
+    assert flags[risky.id] is True
+    assert flags[calm.id] is False
