@@ -31,6 +31,7 @@ LABELS = {
     "insurance_reminders": "insurance reminders",
     "digests": "weekly digests",
     "dbs_details_purged": "DBS details purged",
+    "leavers_removed": "leavers' records removed",
     "emails_queued": "emails queued",
     "emails_delivered": "emails delivered",
     "emails_failed": "emails failed (will retry)",

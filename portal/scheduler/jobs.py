@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, has_request_context
-from sqlalchemy import Row, Select, and_, func, insert, or_, select, update
+from sqlalchemy import Row, Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from portal.accounts.models import User
@@ -688,6 +688,25 @@ def purge_dbs_details(session: DbSession, now: dt.datetime) -> Counts:
     return {"dbs_details_purged": len(rows)}
 
 
+LEAVER_RETENTION_MONTHS = 36  # records kept while on roll plus 3 years (destinations), then removed
+
+
+def purge_leavers(session: DbSession, now: dt.datetime) -> Counts:
+    """Students who left more than 3 years ago are removed with everything about them (UK GDPR retention).
+
+    One DELETE; the database's cascades remove their bookings, reflections, consent requests, sign-in and
+    encounter attendance. The audit log keeps only the id and the school, never a name.
+    """
+    cutoff = months_before(london_date(now), LEAVER_RETENTION_MONTHS)
+    rows = session.execute(
+        delete(Student).where(Student.left_on.is_not(None), Student.left_on < cutoff)
+        .returning(Student.id, Student.school_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    _audit(session, "student_removed", "student", rows, "left more than 3 years ago (retention)")
+    return {"leavers_removed": len(rows)}
+
+
 # --- outbox ----------------------------------------------------------------------------------
 
 DELIVERY_BATCH = 200
@@ -717,5 +736,6 @@ JOBS: list[tuple[str, Job]] = [
     ("insurance_reminders", insurance_reminders),
     ("weekly_digest", weekly_digest),
     ("purge_dbs_details", purge_dbs_details),
+    ("purge_leavers", purge_leavers),
     ("deliver_outbox", deliver_outbox),
 ]

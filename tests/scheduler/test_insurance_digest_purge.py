@@ -122,3 +122,31 @@ def test_dbs_certificate_details_are_purged_after_six_months_keeping_the_decisio
     assert purge_dbs_details(db.session, london("2027-10-12T09:00"))["dbs_details_purged"] == 0
     db.session.expire_all()
     assert note.details_purged_at == london("2027-10-11T00:01")
+
+
+# --- leavers: on roll plus 3 years, then removed ------------------------------------------------
+
+
+def test_a_leaver_is_removed_with_their_bookings_three_years_after_leaving_and_audited_without_a_name(app):
+    from portal.bookings.models import Booking
+    from portal.organisations.models import Student
+    from portal.scheduler.jobs import purge_leavers
+    from tests.factories import make_booking, make_student
+
+    school = make_school()
+    leaver = make_student(school, left_on=dt.date(2024, 7, 19))
+    booking = make_booking(leaver)
+    recent = make_student(school, left_on=dt.date(2025, 7, 18))
+    on_roll = make_student(school)
+    ids = (leaver.id, booking.id, recent.id, on_roll.id)
+
+    assert purge_leavers(db.session, london("2027-07-19T09:00"))["leavers_removed"] == 0  # exactly 3 years: kept
+    assert purge_leavers(db.session, london("2027-07-20T00:30"))["leavers_removed"] == 1
+    db.session.expire_all()
+    assert db.session.get(Student, ids[0]) is None
+    assert db.session.get(Booking, ids[1]) is None
+    assert db.session.get(Student, ids[2]) is not None and db.session.get(Student, ids[3]) is not None
+    audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "student_removed")).all()
+    assert [(a.object_id, a.school_id, a.actor_email) for a in audit] == [(ids[0], school.id, "system")]
+    assert "Student" not in audit[0].detail
+    assert purge_leavers(db.session, london("2027-07-21T09:00"))["leavers_removed"] == 0  # idempotent

@@ -57,7 +57,7 @@ def test_tick_prints_every_count_and_status_reports_the_last_run(app, client):
     output = app.test_cli_runner().invoke(args=["scheduler", "tick", "--now", "2027-05-24T09:00", "--wait", "0"]).output
     for label in ("bookings completed", "reflection prompts", "reflection reminders", "feedback requests",
                   "compliance reminders", "escalations", "insurance reminders", "weekly digests",
-                  "DBS details purged", "emails delivered"):
+                  "DBS details purged", "leavers' records removed", "emails delivered"):
         assert label in output
     status = app.test_cli_runner().invoke(args=["scheduler", "status", "--json"])
     report = json.loads(status.output)
