@@ -126,7 +126,7 @@ def school_booking(booking_id: int) -> Any:
     """One booking as the school sees it."""
     booking = _booking_or_404(booking_id, access.can_manage_school_booking)
     return render_template("bookings/school_detail.html", booking=booking, action=ActionForm(), cancel=CancelForm(),
-                           checklist=_checklist(booking))
+                           checklist=_checklist(booking), started=booking.starts_at <= utcnow())
 
 
 @bp.route("/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
@@ -211,8 +211,9 @@ def employer_booking(booking_id: int) -> Any:
             db.session.commit()
             flash("Booking confirmed." if booking.status == BookingStatus.CONFIRMED.value else "Booking declined.", "success")
             return redirect(url_for("bookings.employer_booking", booking_id=booking.id))
-    return render_template("bookings/employer_detail.html", booking=booking, form=form, action=ActionForm(),
-                           checklist=_checklist(booking)), (400 if form.errors else 200)
+    page = render_template("bookings/employer_detail.html", booking=booking, form=form, action=ActionForm(),
+                           checklist=_checklist(booking), started=booking.starts_at <= utcnow())
+    return page, (400 if form.errors else 200)
 
 
 @bp.route("/employer/bookings/<int:booking_id>/no-show", methods=["POST"])

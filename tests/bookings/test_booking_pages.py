@@ -1,4 +1,4 @@
-"""Booking pages show the compliance checklist, and every booking list tags and filters "at risk" bookings."""
+"""Booking pages: the compliance checklist, "at risk" in every booking list, and outcomes once a session has started."""
 
 from __future__ import annotations
 
@@ -94,3 +94,13 @@ def test_the_school_home_counts_placements_at_risk(login):
     staff, _, _ = _world(starts_in_days=3)
     page = login(staff).get("/school").get_data(as_text=True)
     assert "1 placement is at risk" in page
+
+
+def test_did_not_attend_is_offered_only_once_the_session_has_started(login):
+    staff, employer_user, upcoming = _world(starts_in_days=30)
+    assert "Did not attend" not in login(staff).get(f"/bookings/{upcoming.id}").get_data(as_text=True)
+    assert "did not attend" not in login(employer_user).get(f"/employer/bookings/{upcoming.id}").get_data(as_text=True)
+    upcoming.starts_at = upcoming.session.starts_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    db.session.flush()
+    assert "Did not attend" in login(staff).get(f"/bookings/{upcoming.id}").get_data(as_text=True)
+    assert "did not attend" in login(employer_user).get(f"/employer/bookings/{upcoming.id}").get_data(as_text=True)
