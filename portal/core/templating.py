@@ -21,11 +21,9 @@ class NavItem:
 
 
 _NAVIGATION: dict[str, list[tuple[str, str]]] = {
-    Role.SCHOOL.value: [
+    Role.SCHOOL.value: [  # team, audit log, compliance settings and DBS decisions are linked from Overview
         ("Overview", "organisations.school_home"),
         ("Students", "organisations.student_list"),
-        ("Team", "accounts.team"),
-        ("Audit log", "organisations.audit_log"),
     ],
     Role.EMPLOYER.value: [
         ("Overview", "organisations.employer_home"),

@@ -50,3 +50,12 @@ def test_the_form_starts_from_the_schools_current_settings(login):
     staff = make_user("school", school_id=school.id)
     page = login(staff).get("/school/settings/compliance").get_data(as_text=True)
     assert 'name="consent_due_days" type="text" value="4"' in page or 'value="4"' in page
+
+
+def test_the_school_home_links_the_settings_pages_so_the_header_keeps_to_everyday_work(login):
+    staff = make_user("school")
+    page = login(staff).get("/school").get_data(as_text=True)
+    for path in ("/team", "/audit", "/school/settings/compliance", "/dbs"):
+        assert f'href="{path}"' in page
+    header = page.split('aria-label="Main"')[1].split("</nav>")[0]
+    assert "Audit log" not in header and "Bookings" in header
