@@ -8,6 +8,7 @@ are London calendar days before the placement's first day, set per school.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -89,6 +90,11 @@ def age_on(born: dt.date, day: dt.date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
+_days = functools.lru_cache(maxsize=128)(lambda n: dt.timedelta(days=n))
+# Many bookings share a date (an insurance expiry, a session's assessment): format each once per process.
+_date = functools.lru_cache(maxsize=8192)(format_date)
+
+
 def due_status(done: bool, due_on: dt.date, today: dt.date) -> ItemStatus:
     """Done, or to do until the due day has passed (London calendar), then overdue."""
     if done:
@@ -161,35 +167,32 @@ def checklists(session: DbSession, booking_filter: Select[Any], today: dt.date) 
         checklist = Checklist(b.id, b.school_id, b.employer_id, first_day, active)
         items = checklist.items
 
-        def due(days: int, _first: dt.date = first_day) -> dt.date:
-            return _first - dt.timedelta(days=days)
-
         ra = coverage.get(b.session_id)
-        ra_due = due(b.risk_assessment_due_days)
+        ra_due = first_day - _days(b.risk_assessment_due_days)
         if ra is None:
             items.append(Item(ComplianceKind.RISK_ASSESSMENT, ComplianceKind.RISK_ASSESSMENT.label,
                               due_status(False, ra_due, today), ra_due, "Not received from the employer", EMPLOYER))
         else:
             done = (ra.id, b.school_id) in reviewed
             how = "attested" if ra.kind == RiskAssessmentKind.ATTESTATION.value else "uploaded"
-            detail = (f"Employer {how} on {format_date(ra.created_at)}; reviewed by the school" if done
-                      else f"Employer {how} on {format_date(ra.created_at)}; the school must review it")
+            detail = (f"Employer {how} on {_date(ra.created_at)}; reviewed by the school" if done
+                      else f"Employer {how} on {_date(ra.created_at)}; the school must review it")
             items.append(Item(ComplianceKind.RISK_ASSESSMENT, ComplianceKind.RISK_ASSESSMENT.label,
                               due_status(done, ra_due, today), ra_due, detail, SCHOOL, ra.id))
 
-        ins_due = due(b.insurance_due_days)
+        ins_due = first_day - _days(b.insurance_due_days)
         expiry = b.insurance_expiry
         if expiry is None:
             detail = "The employer has not recorded an expiry date"
         elif expiry >= last_day:
-            detail = f"Valid until {format_date(expiry)}"
+            detail = f"Valid until {_date(expiry)}"
         else:
-            detail = f"Expires {format_date(expiry)}, before the placement ends"
+            detail = f"Expires {_date(expiry)}, before the placement ends"
         items.append(Item(ComplianceKind.INSURANCE, ComplianceKind.INSURANCE.label,
                           due_status(expiry is not None and expiry >= last_day, ins_due, today), ins_due, detail,
                           EMPLOYER))
 
-        dbs_due = due(b.dbs_due_days)
+        dbs_due = first_day - _days(b.dbs_due_days)
         if age >= DBS_AGE:
             items.append(Item(ComplianceKind.DBS, ComplianceKind.DBS.label, ItemStatus.NOT_NEEDED, None,
                               f"The student is {DBS_AGE} or over on the first day", SCHOOL))
@@ -198,22 +201,22 @@ def checklists(session: DbSession, booking_filter: Select[Any], today: dt.date) 
                               dbs_due, "The employer has not named a supervisor for this session", EMPLOYER))
         for supervisor_id, name in supervisors[b.session_id] if age < DBS_AGE else []:
             note = dbs.get((b.school_id, supervisor_id))
-            detail = (f"{DbsDecision(note.decision).label}, recorded {format_date(note.recorded_at)}" if note
+            detail = (f"{DbsDecision(note.decision).label}, recorded {_date(note.recorded_at)}" if note
                       else "No decision recorded")
             items.append(Item(ComplianceKind.DBS, f"{ComplianceKind.DBS.label}: {name}",
                               due_status(note is not None, dbs_due, today), dbs_due, detail, SCHOOL, supervisor_id))
 
-        consent_due = due(b.consent_due_days)
+        consent_due = first_day - _days(b.consent_due_days)
         if age >= CONSENT_AGE:
             items.append(Item(ComplianceKind.CONSENT, ComplianceKind.CONSENT.label, ItemStatus.NOT_NEEDED, None,
                               f"The student is {CONSENT_AGE} or over on the first day", SCHOOL))
         else:
             items.append(_consent_item(consents.get(b.id, []), consent_due, today))
 
-        briefing_due = due(b.briefing_due_days)
+        briefing_due = first_day - _days(b.briefing_due_days)
         items.append(Item(ComplianceKind.BRIEFING, ComplianceKind.BRIEFING.label,
                           due_status(b.briefed_at is not None, briefing_due, today), briefing_due,
-                          f"Briefed on {format_date(b.briefed_at)}" if b.briefed_at else "Not yet briefed", SCHOOL))
+                          f"Briefed on {_date(b.briefed_at)}" if b.briefed_at else "Not yet briefed", SCHOOL))
         result[b.id] = checklist
     return result
 
@@ -224,12 +227,12 @@ def _consent_item(requests: list[Any], due_on: dt.date, today: dt.date) -> Item:
     label = ComplianceKind.CONSENT.label
     if answered:
         latest = max(answered, key=lambda r: r.responded_at)
-        when = f"{latest.responder_name}, {format_date(latest.responded_at)}"
+        when = f"{latest.responder_name}, {_date(latest.responded_at)}"
         if latest.decision == ConsentDecision.CONSENTED.value:
             return Item(ComplianceKind.CONSENT, label, ItemStatus.DONE, due_on, f"Consent given by {when}", SCHOOL)
         return Item(ComplianceKind.CONSENT, label, ItemStatus.DECLINED, due_on, f"Consent declined by {when}", SCHOOL)
     pending = [r for r in requests if r.superseded_at is None]
-    detail = f"Requested on {format_date(pending[-1].sent_at)}, no answer yet" if pending else "Not yet requested"
+    detail = f"Requested on {_date(pending[-1].sent_at)}, no answer yet" if pending else "Not yet requested"
     return Item(ComplianceKind.CONSENT, label, due_status(False, due_on, today), due_on, detail, SCHOOL)
 
 
