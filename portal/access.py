@@ -16,7 +16,7 @@ from flask import abort, current_app, g, jsonify, request
 from flask_login import current_user
 from sqlalchemy import Select, select
 
-from portal.core.vocab import Role
+from portal.core.vocab import INVOLVED_BOOKING_STATUSES, Role
 from portal.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
@@ -211,8 +211,12 @@ def is_students_own_booking(user: Any, booking: Any) -> bool:
 
 # --- compliance: risk assessments and DBS notes ----------------------------------------------
 
-# A school is involved with a placement from the request to the outcome (not once declined or cancelled).
-_INVOLVED_STATUSES = ("requested", "confirmed", "completed", "no_show")
+_INVOLVED_STATUSES = [s.value for s in INVOLVED_BOOKING_STATUSES]
+
+
+def can_manage_offer(user: Any, offer: Any) -> bool:
+    """An employer's staff manage its offers (and their sessions and risk assessments)."""
+    return can_manage_employer(user, offer.employer_id)
 
 
 def can_manage_risk_assessment(user: Any, assessment: Any) -> bool:

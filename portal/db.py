@@ -7,6 +7,7 @@ from typing import Any, TypeAlias
 
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, registry, scoped_session
 
 NAMING_CONVENTION = {
@@ -67,3 +68,13 @@ class PortalSession(FlaskSession):
 
 # What services accept: a plain Session or Flask-SQLAlchemy's scoped `db.session`.
 DbSession: TypeAlias = Session | scoped_session[Any]
+
+
+def dialect_insert(session: DbSession) -> Any:
+    """The INSERT construct with ON CONFLICT (upsert, do-nothing) for the session's database."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"the portal supports SQLite and PostgreSQL, not {name}")

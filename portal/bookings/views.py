@@ -14,11 +14,17 @@ from portal.access import allow
 from portal.bookings import services
 from portal.bookings.forms import ActionForm, BookForm, CancelForm, DecisionForm
 from portal.bookings.models import Booking
-from portal.compliance.checklist import at_risk_ids, bookings_by_id, checklists
-from portal.core.dates import london_date, start_of_london_day
+from portal.compliance.checklist import (
+    at_risk_among,
+    at_risk_ids,
+    bookings_by_id,
+    checklists,
+    still_to_happen,
+)
+from portal.core.dates import london_date
 from portal.core.pagination import page_number
 from portal.core.templating import extend_navigation
-from portal.core.vocab import ACTIVE_BOOKING_STATUSES, BookingStatus, Role
+from portal.core.vocab import BookingStatus, Role
 from portal.db import utcnow
 from portal.extensions import db
 from portal.offers.models import Offer, OfferSession
@@ -51,21 +57,15 @@ def _today() -> Any:
     return london_date(utcnow())
 
 
-def _at_risk_filter(owner: Any) -> Any:
-    """Ids of the organisation's at-risk bookings (active, not over), for the "At risk" filter."""
-    today = _today()
-    upcoming = select(Booking.id).where(owner, Booking.status.in_([s.value for s in ACTIVE_BOOKING_STATUSES]),
-                                        Booking.ends_at >= start_of_london_day(today))
-    return [b for b, checklist in checklists(db.session, upcoming, today).items() if checklist.at_risk]
-
-
 def _booking_list(owner: Any, order: Any, template: str) -> Any:
     """A page of the organisation's bookings, filtered by status or "at risk", each tagged when at risk."""
     status = _status_filter()
     risky_only = request.args.get("risk") == "1"
     query = select(Booking).where(owner)
     if risky_only:
-        query = query.where(Booking.id.in_(_at_risk_filter(owner)))
+        today = _today()
+        query = query.where(Booking.id.in_(
+            at_risk_among(db.session, select(Booking.id).where(owner, still_to_happen(today)), today)))
     elif status:
         query = query.where(Booking.status == status)
     page = db.paginate(_with_details(query.order_by(*order)), page=page_number(), per_page=25, error_out=False)

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, select
 
 from portal.bookings.models import Booking
 from portal.compliance.models import (
@@ -24,7 +24,7 @@ from portal.compliance.models import (
     RiskAssessmentCoverage,
     RiskAssessmentReview,
 )
-from portal.core.dates import format_date, london_date
+from portal.core.dates import format_date, london_date, start_of_london_day
 from portal.core.vocab import (
     ACTIVE_BOOKING_STATUSES,
     AT_RISK_STATUSES,
@@ -100,6 +100,11 @@ def due_status(done: bool, due_on: dt.date, today: dt.date) -> ItemStatus:
     if done:
         return ItemStatus.DONE
     return ItemStatus.OVERDUE if today > due_on else ItemStatus.TO_DO
+
+
+def still_to_happen(today: dt.date) -> ColumnElement[bool]:
+    """Bookings that can be at risk: requested or confirmed, and not over before today (Checklist.active in SQL)."""
+    return and_(Booking.status.in_(_ACTIVE), Booking.ends_at >= start_of_london_day(today))
 
 
 def bookings_by_id(ids: Collection[int]) -> Select[Any]:
@@ -236,8 +241,11 @@ def _consent_item(requests: list[Any], due_on: dt.date, today: dt.date) -> Item:
     return Item(ComplianceKind.CONSENT, label, due_status(False, due_on, today), due_on, detail, SCHOOL)
 
 
+def at_risk_among(session: DbSession, booking_filter: Select[Any], today: dt.date) -> set[int]:
+    """Which of the bookings the filter picks are at risk today."""
+    return {b for b, c in checklists(session, booking_filter, today).items() if c.at_risk}
+
+
 def at_risk_ids(session: DbSession, booking_ids: Collection[int], today: dt.date) -> set[int]:
     """Which of the given bookings (a page of a list) are at risk today."""
-    if not booking_ids:
-        return set()
-    return {b for b, c in checklists(session, bookings_by_id(booking_ids), today).items() if c.at_risk}
+    return at_risk_among(session, bookings_by_id(booking_ids), today) if booking_ids else set()

@@ -13,20 +13,19 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from portal import access
 from portal.accounts.models import User
 from portal.bookings.models import Booking
-from portal.compliance.checklist import DBS_AGE, age_on
+from portal.compliance.checklist import DBS_AGE, age_on, still_to_happen
 from portal.compliance.models import DbsNote
 from portal.compliance.services import ComplianceRefused
 from portal.core import audit
-from portal.core.dates import london_date, start_of_london_day
-from portal.core.models import AuditEvent
-from portal.core.vocab import ACTIVE_BOOKING_STATUSES, BookingStatus, DbsDecision, DbsLevel
+from portal.core.dates import london_date
+from portal.core.vocab import INVOLVED_BOOKING_STATUSES, DbsDecision, DbsLevel
 from portal.db import DbSession, utcnow
 from portal.offers.models import OfferSession, Supervisor, session_supervisors
 from portal.organisations.models import Employer, Student
@@ -34,9 +33,6 @@ from portal.organisations.models import Employer, Student
 REASON_MAX = 1000
 LAST4 = re.compile(r"[A-Z0-9]{4}")
 # The fields that belong to each decision: the others are cleared when the decision is recorded.
-# A school stays involved with a placement from the request to its outcome (as access.can_record_dbs).
-INVOLVED_STATUSES = [s.value for s in (BookingStatus.REQUESTED, BookingStatus.CONFIRMED, BookingStatus.COMPLETED,
-                                        BookingStatus.NO_SHOW)]
 CHECKED_FIELDS = ("level", "issued_on", "certificate_last4", "update_service_checked")
 NOT_REQUIRED_FIELDS = ("reason",)
 
@@ -156,14 +152,9 @@ def view_dbs_notes(session: DbSession, viewer: User, supervisor_ids: Collection[
 
 
 def _audit_views(session: DbSession, viewer: User, notes: Collection[DbsNote]) -> None:
-    """Insert one 'dbs_note_viewed' audit row per note, all in one statement (the fields audit.record writes)."""
-    if not notes:
-        return
-    session.execute(insert(AuditEvent), [
-        {"actor_id": viewer.id, "actor_email": viewer.email, "action": "dbs_note_viewed", "object_type": "dbs_note",
-         "object_id": note.id, "school_id": note.school_id, "detail": f"supervisor {note.supervisor_id}"}
-        for note in notes
-    ])
+    """Add one 'dbs_note_viewed' audit row per note, in one statement."""
+    audit.record_many(session, "dbs_note_viewed", "dbs_note",
+                      ((note.id, note.school_id, f"supervisor {note.supervisor_id}") for note in notes), actor=viewer)
 
 
 # --- what the school's pages list ----------------------------------------------------------------
@@ -181,8 +172,7 @@ class SupervisorBookings:
 
 def _upcoming(school_id: int | None, today: dt.date) -> list[Any]:
     """Conditions of the school's active bookings that are not over yet."""
-    return [Booking.school_id == school_id, Booking.status.in_([s.value for s in ACTIVE_BOOKING_STATUSES]),
-            Booking.ends_at >= start_of_london_day(today)]
+    return [Booking.school_id == school_id, still_to_happen(today)]
 
 
 def supervisors_to_decide(school_id: int | None, today: dt.date) -> Select[Any]:
@@ -224,7 +214,7 @@ def school_bookings_with(session: DbSession, school_id: int | None, supervisor: 
         select(Booking)
         .join(session_supervisors, session_supervisors.c.session_id == Booking.session_id)
         .where(session_supervisors.c.supervisor_id == supervisor.id, Booking.school_id == school_id,
-               Booking.status.in_(INVOLVED_STATUSES))
+               Booking.status.in_([s.value for s in INVOLVED_BOOKING_STATUSES]))
         .options(joinedload(Booking.student), joinedload(Booking.session).joinedload(OfferSession.offer))
         .order_by(Booking.starts_at.desc(), Booking.id)
         .limit(limit)

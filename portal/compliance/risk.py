@@ -12,7 +12,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import distinct, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -20,26 +19,22 @@ from portal import access
 from portal.accounts.models import User
 from portal.bookings.models import Booking
 from portal.compliance.models import RiskAssessment, RiskAssessmentCoverage, RiskAssessmentReview
+from portal.compliance.services import ComplianceRefused
 from portal.compliance.uploads import StoredUpload
 from portal.core import audit
 from portal.core.dates import format_datetime
 from portal.core.links import absolute_url
 from portal.core.outbox import queue_email
 from portal.core.vocab import ACTIVE_BOOKING_STATUSES, RiskAssessmentKind, Role
-from portal.db import DbSession, utcnow
+from portal.db import DbSession, dialect_insert, utcnow
 from portal.offers.models import Offer, OfferSession
 
 MAX_ATTESTATION_LENGTH = 5000
 _ACTIVE = [s.value for s in ACTIVE_BOOKING_STATUSES]
 
 
-class RiskAssessmentRefused(ValueError):
+class RiskAssessmentRefused(ComplianceRefused):
     """A risk assessment change is not allowed; `code` is stable, the message is for people."""
-
-    def __init__(self, code: str, message: str) -> None:
-        """Keep the machine code beside the human message."""
-        super().__init__(message)
-        self.code = code
 
 
 # --- employers add assessments ------------------------------------------------------------
@@ -69,9 +64,7 @@ def _chosen_sessions(session: DbSession, employer_user: User, offer: Offer, sess
 
 def _cover(session: DbSession, assessment_id: int, session_ids: list[int]) -> None:
     """Point each session's coverage row at the assessment: one upsert for all of them."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(RiskAssessmentCoverage).values(
+    statement = dialect_insert(session)(RiskAssessmentCoverage).values(
         [{"session_id": sid, "risk_assessment_id": assessment_id} for sid in session_ids])
     session.execute(statement.on_conflict_do_update(
         index_elements=["session_id"], set_={"risk_assessment_id": statement.excluded.risk_assessment_id}))

@@ -22,7 +22,7 @@ bp = Blueprint("risk", __name__)
 
 def _own_offer(offer_id: int) -> Offer:
     """An offer of the signed-in employer, or 404 (another employer's offer is not revealed)."""
-    return access.get_owned_or_404(Offer, offer_id, lambda user, offer: access.can_manage_employer(user, offer.employer_id))
+    return access.get_owned_or_404(Offer, offer_id, access.can_manage_offer)
 
 
 def _default_sessions(rows: list[risk.SessionCoverage]) -> list[int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from portal import access
 from portal.accounts.models import User
 from portal.bookings.models import Booking
 from portal.core import audit
@@ -27,7 +28,7 @@ class ComplianceRefused(ValueError):
 
 def require_school_booking(staff: User, booking: Booking) -> None:
     """The booking must belong to the staff member's school (otherwise it does not exist for them)."""
-    if staff.school_id is None or booking.school_id != staff.school_id:
+    if not access.can_manage_school_booking(staff, booking):
         raise ComplianceRefused("not_found", "No such booking")
 
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from flask_login import current_user
+from sqlalchemy import insert
 
 from portal.core.models import AuditEvent
-from portal.db import DbSession
+from portal.db import DbSession, utcnow
+
+SYSTEM = "system"  # the actor of what the scheduler does
+BULK_CHUNK = 5000
 
 
 def record(
@@ -23,7 +30,7 @@ def record(
     actor_id = getattr(who, "id", None) if getattr(who, "is_authenticated", False) else None
     event = AuditEvent(
         actor_id=actor_id,
-        actor_email=getattr(who, "email", "") if actor_id else "system",
+        actor_email=getattr(who, "email", "") if actor_id else SYSTEM,
         action=action,
         object_type=object_type,
         object_id=object_id,
@@ -32,3 +39,15 @@ def record(
     )
     session.add(event)
     return event
+
+
+def record_many(session: DbSession, action: str, object_type: str, events: Iterable[tuple[int, int | None, str]],
+                actor: Any = None) -> None:
+    """Add one event per (object_id, school_id, detail) in bulk statements: by `actor`, or the system when None."""
+    at = utcnow()
+    actor_id, actor_email = (actor.id, actor.email) if actor is not None else (None, SYSTEM)
+    rows = [{"at": at, "actor_id": actor_id, "actor_email": actor_email, "action": action, "object_type": object_type,
+             "object_id": object_id, "school_id": school_id, "detail": detail[:500]}
+            for object_id, school_id, detail in events]
+    for start in range(0, len(rows), BULK_CHUNK):
+        session.execute(insert(AuditEvent), rows[start:start + BULK_CHUNK])

@@ -206,6 +206,9 @@ class BookingStatus(Coded):
 
 # Bookings that hold a place (and count for overlap checks).
 ACTIVE_BOOKING_STATUSES = frozenset({BookingStatus.REQUESTED, BookingStatus.CONFIRMED})
+# A school stays involved with a placement from the request to its outcome (not once declined or
+# cancelled): it may see the risk assessment and decide on DBS for its supervisors.
+INVOLVED_BOOKING_STATUSES = ACTIVE_BOOKING_STATUSES | {BookingStatus.COMPLETED, BookingStatus.NO_SHOW}
 
 
 # --- compliance --------------------------------------------------------------------------------

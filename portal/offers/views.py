@@ -78,7 +78,7 @@ def _rendered(template: str, form: Any, **context: Any) -> Any:
 
 def _own_offer(offer_id: int) -> Offer:
     """An offer of the signed-in employer, or 404 (another employer's offer is not revealed)."""
-    return access.get_owned_or_404(Offer, offer_id, lambda user, offer: access.can_manage_employer(user, offer.employer_id))
+    return access.get_owned_or_404(Offer, offer_id, access.can_manage_offer)
 
 
 def _own_session(offer: Offer, session_id: int) -> OfferSession:

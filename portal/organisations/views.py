@@ -80,15 +80,12 @@ def school_home() -> Any:
 def _at_risk_count(school_id: int) -> int:
     """How many of the school's placements still to happen are at risk today."""
     from portal.bookings.models import Booking
-    from portal.compliance.checklist import checklists
-    from portal.core.dates import london_date, start_of_london_day
-    from portal.core.vocab import ACTIVE_BOOKING_STATUSES
+    from portal.compliance.checklist import at_risk_among, still_to_happen
+    from portal.core.dates import london_date
 
     today = london_date(utcnow())
-    upcoming = select(Booking.id).where(Booking.school_id == school_id,
-                                        Booking.status.in_([s.value for s in ACTIVE_BOOKING_STATUSES]),
-                                        Booking.ends_at >= start_of_london_day(today))
-    return sum(1 for checklist in checklists(db.session, upcoming, today).values() if checklist.at_risk)
+    return len(at_risk_among(db.session, select(Booking.id).where(Booking.school_id == school_id,
+                                                                  still_to_happen(today)), today))
 
 
 @bp.route("/school/settings/compliance", methods=["GET", "POST"])

@@ -116,15 +116,16 @@ def school_reflections() -> Any:
 def _flagged(bookings: Sequence[Booking]) -> dict[str, set[int]]:
     """Which bookings the scheduler flagged to staff: reflection or employer feedback still missing after the flag day."""
     from portal.scheduler.models import Notice
+    from portal.scheduler.notices import follow_up_key
 
-    keys = [f"{track}:{b.id}:flag" for b in bookings for track in ("reflection", "feedback")]
-    if not keys:
+    if not bookings:
         return {"reflection": set(), "feedback": set()}
-    found = set(db.session.scalars(select(Notice.key).where(Notice.key.in_(keys))))
+    keys = {track: {follow_up_key(track, b.id, "flag"): b.id for b in bookings} for track in ("reflection", "feedback")}
+    found = set(db.session.scalars(select(Notice.key).where(Notice.key.in_([*keys["reflection"], *keys["feedback"]]))))
     given = set(db.session.scalars(select(EmployerFeedback.booking_id).where(
         EmployerFeedback.booking_id.in_([b.id for b in bookings]))))
-    return {"reflection": {b.id for b in bookings if f"reflection:{b.id}:flag" in found},
-            "feedback": {b.id for b in bookings if f"feedback:{b.id}:flag" in found and b.id not in given}}
+    return {"reflection": {b for key, b in keys["reflection"].items() if key in found},
+            "feedback": {b for key, b in keys["feedback"].items() if key in found and b not in given}}
 
 
 @bp.route("/school/bookings/<int:booking_id>/reflection", methods=["GET", "POST"])

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, has_request_context
-from sqlalchemy import Row, Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Row, Select, and_, delete, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from portal.accounts.models import User
 from portal.bookings.models import Booking
-from portal.compliance.checklist import Checklist, checklists
+from portal.compliance.checklist import Checklist, checklists, still_to_happen
 from portal.compliance.models import DbsNote
+from portal.core import audit
 from portal.core.dates import (
     academic_year,
     academic_year_bounds,
@@ -31,7 +32,6 @@ from portal.core.dates import (
     start_of_london_day,
 )
 from portal.core.links import absolute_url
-from portal.core.models import AuditEvent
 from portal.core.outbox import deliver_pending, queue_email, smtp_configured
 from portal.core.vocab import ACTIVE_BOOKING_STATUSES, BookingStatus, DbsDecision, ItemStatus, Role
 from portal.db import DbSession, utcnow
@@ -39,7 +39,7 @@ from portal.offers.models import Offer, OfferSession
 from portal.organisations.models import Employer, School, Student
 from portal.reflections.models import EmployerFeedback, Reflection, ReflectionStatus
 from portal.scheduler.models import Notice
-from portal.scheduler.notices import chunked, claim, existing_keys
+from portal.scheduler.notices import chunked, claim, existing_keys, follow_up_key
 
 Counts = dict[str, int]
 Job = Callable[[DbSession, dt.datetime], Counts]
@@ -56,7 +56,6 @@ INSURANCE_STEPS = (7, 30)  # days before expiry
 DIGEST_UPCOMING_DAYS = 14
 DIGEST_MAX_LINES = 30
 DBS_PURGE_MONTHS = 6
-SYSTEM = "system"
 IN_CHUNK = 1000  # ids per IN (...) list
 
 
@@ -83,11 +82,7 @@ def months_before(day: dt.date, months: int) -> dt.date:
 
 def _audit(session: DbSession, action: str, object_type: str, rows: Iterable[Row[Any]], detail: str = "") -> None:
     """Add one audit row per (id, school_id) row, in bulk, by the system."""
-    at = utcnow()
-    events = [{"at": at, "actor_id": None, "actor_email": SYSTEM, "action": action, "object_type": object_type,
-               "object_id": row[0], "school_id": row[1], "detail": detail} for row in rows]
-    for chunk in chunked(events, 5000):
-        session.execute(insert(AuditEvent), list(chunk))
+    audit.record_many(session, action, object_type, ((row[0], row[1], detail) for row in rows))
 
 
 @contextmanager
@@ -103,11 +98,6 @@ def _links() -> Iterator[None]:
 def _link(endpoint: str, **values: Any) -> str:
     """An absolute link for an email."""
     return absolute_url(endpoint, **values)
-
-
-def _when(moment: dt.datetime) -> str:
-    """The London calendar day of a session, as people read it."""
-    return format_date(moment)
 
 
 def _max_due_days(session: DbSession) -> int:
@@ -254,7 +244,7 @@ def _student_address(row: Row[Any]) -> str | None:
 
 def _placement(row: Row[Any]) -> str:
     """'Offer title with Employer on 5 March 2027'."""
-    return f"{row.offer_title} with {row.employer_name} on {_when(row.starts_at)}"
+    return f"{row.offer_title} with {row.employer_name} on {format_date(row.starts_at)}"
 
 
 # --- completion ------------------------------------------------------------------------------
@@ -316,11 +306,11 @@ def _follow_up_tracks(session: DbSession, rows: Sequence[Row[Any]], now: dt.date
     for row in rows:
         days = (today - london_date(row.ends_at)).days
         step = latest_step(days, steps)
-        if step and f"{kind}:{row.booking_id}:{step}" not in done:
-            participant_track.append(_Wanted(f"{kind}:{row.booking_id}:{step}", kind, row, step, participants(row)))
-        if flag_due(row, days) and f"{kind}:{row.booking_id}:flag" not in done:
-            flag_track.append(_Wanted(f"{kind}:{row.booking_id}:flag", kind, row, "flag",
-                                      directory.booking_staff(row.school_id, row.requested_by_id)))
+        key, flag = follow_up_key(kind, row.booking_id, step or ""), follow_up_key(kind, row.booking_id, "flag")
+        if step and key not in done:
+            participant_track.append(_Wanted(key, kind, row, step, participants(row)))
+        if flag_due(row, days) and flag not in done:
+            flag_track.append(_Wanted(flag, kind, row, "flag", directory.booking_staff(row.school_id, row.requested_by_id)))
     return _claim_wanted(session, participant_track), _claim_wanted(session, flag_track)
 
 
@@ -360,7 +350,7 @@ def reflection_prompts(session: DbSession, now: dt.datetime) -> Counts:
             row = wanted.row
             staff.add(wanted.recipients,
                       f"- {row.first_name} {row.last_name} (Year {row.year_group}), {_placement(row)}, "
-                      f"ended {_when(row.ends_at)}:\n"
+                      f"ended {format_date(row.ends_at)}:\n"
                       f"  {_link('reflections.school_reflection', booking_id=row.booking_id)}",
                       school_id=row.school_id)
     emails = students.send(session) + staff.send(session)
@@ -402,12 +392,12 @@ def feedback_requests(session: DbSession, now: dt.datetime) -> Counts:
             heading = "Reminder: " if wanted.step != "request" else ""
             employers.add(wanted.recipients,
                           f"- {heading}{row.first_name} (Year {row.year_group}), {row.offer_title} on "
-                          f"{_when(row.starts_at)}:\n  {_link('reflections.employer_feedback', booking_id=row.booking_id)}",
+                          f"{format_date(row.starts_at)}:\n  {_link('reflections.employer_feedback', booking_id=row.booking_id)}",
                           employer_id=row.employer_id)
         for wanted in sent_flags:
             row = wanted.row
             staff.add(wanted.recipients,
-                      f"- {row.first_name} {row.last_name}, {_placement(row)}, ended {_when(row.ends_at)}:\n"
+                      f"- {row.first_name} {row.last_name}, {_placement(row)}, ended {format_date(row.ends_at)}:\n"
                       f"  {_link('bookings.school_booking', booking_id=row.booking_id)}",
                       school_id=row.school_id)
     emails = employers.send(session) + staff.send(session)
@@ -482,7 +472,7 @@ def compliance_reminders(session: DbSession, now: dt.datetime, lists: dict[int, 
             if item.owner == "employer":
                 employers.add(w.recipients,
                               f"- {item.label}: due {format_date(item.due_on)} for {row.offer_title} on "
-                              f"{_when(row.starts_at)} ({item.detail}).\n"
+                              f"{format_date(row.starts_at)} ({item.detail}).\n"
                               f"  {_link('bookings.employer_booking', booking_id=row.booking_id)}",
                               employer_id=row.employer_id)
             else:
@@ -614,13 +604,13 @@ def _digest_sections(session: DbSession, school_ids: list[int], now: dt.datetime
     ).all()
     for row in upcoming:
         sections[row.school_id]["upcoming"].append(
-            f"- {_when(row.starts_at)}: {row.first_name} {row.last_name}, {row.offer_title} with "
+            f"- {format_date(row.starts_at)}: {row.first_name} {row.last_name}, {row.offer_title} with "
             f"{row.employer_name} ({BookingStatus(row.status).label.lower()})")
 
     horizon = today + dt.timedelta(days=_max_due_days(session) + 1)
     lists = checklists(session, select(Booking.id).where(
-        Booking.school_id.in_(school_ids), Booking.status.in_(ACTIVE),
-        Booking.ends_at >= start_of_london_day(today), Booking.starts_at < start_of_london_day(horizon)), today)
+        Booking.school_id.in_(school_ids), still_to_happen(today), Booking.starts_at < start_of_london_day(horizon)),
+        today)
     risky = sorted((c for c in lists.values() if c.at_risk), key=lambda c: (c.first_day, c.booking_id))
     details = _details_for(session, {c.booking_id for c in risky})
     with _links():
@@ -646,7 +636,7 @@ def _digest_sections(session: DbSession, school_ids: list[int], now: dt.datetime
     ).all()
     for row in outstanding:
         days = (today - london_date(row.ends_at)).days
-        line = f"- {row.first_name} {row.last_name}, {row.offer_title}, ended {_when(row.ends_at)}"
+        line = f"- {row.first_name} {row.last_name}, {row.offer_title}, ended {format_date(row.ends_at)}"
         sections[row.school_id]["outstanding"].append(line)
         if days >= row.reflection_flag_days:
             sections[row.school_id]["flagged"].append(line)

@@ -18,9 +18,8 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from portal.db import DbSession, utcnow
+from portal.db import DbSession, dialect_insert, utcnow
 from portal.scheduler.models import SchedulerState
-from portal.scheduler.notices import dialect_insert
 
 LEASE_NAME = "scheduler"
 

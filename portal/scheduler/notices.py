@@ -11,23 +11,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from portal.db import DbSession, utcnow
+from portal.db import DbSession, dialect_insert, utcnow
 from portal.scheduler.models import Notice
 
 CHUNK = 1000  # rows per call (SQLAlchemy splits them into batches within the bound-parameter limit)
 _COLUMNS = ("key", "kind", "booking_id", "school_id", "employer_id")
 
 
-def dialect_insert(session: DbSession) -> Any:
-    """The INSERT construct with ON CONFLICT support for the session's database."""
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert
-    if name == "sqlite":
-        return sqlite.insert
-    raise NotImplementedError(f"the scheduler supports SQLite and PostgreSQL, not {name}")
+def follow_up_key(kind: str, booking_id: int, step: str) -> str:
+    """The key of a follow-up about a booking: kind "reflection" or "feedback", a step such as "remind2" or "flag"."""
+    return f"{kind}:{booking_id}:{step}"
 
 
 def chunked(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
