@@ -6,6 +6,9 @@ import datetime as dt
 import random
 import secrets
 
+import click
+from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from portal.accounts.models import User
@@ -20,6 +23,7 @@ from portal.compliance.models import (
     RiskAssessmentReview,
 )
 from portal.core.dates import local_to_utc, london_date
+from portal.core.links import absolute_url
 from portal.core.vocab import (
     AccessFeature,
     ActivityType,
@@ -37,6 +41,7 @@ from portal.core.vocab import (
     VettingStatus,
 )
 from portal.db import DbSession, utcnow
+from portal.extensions import db
 from portal.offers.geography import locate, place
 from portal.offers.models import Offer, OfferSession, Supervisor
 from portal.offers.services import (
@@ -489,3 +494,20 @@ def _seed_placements(session: DbSession, school: School, leader: User, employers
                                responded_at=utcnow()))
     prepared[0].briefed_at, prepared[0].briefed_by_id = utcnow(), leader.id
     session.flush()
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command() -> None:
+    """Load realistic demo data (idempotent) and print the demo sign-ins."""
+    logins = seed_demo(db.session)
+    db.session.commit()
+    click.echo(f"Demo data is ready. Sign in at {absolute_url('accounts.sign_in')} with:")
+    for role, email in logins:
+        click.echo(f"  {role:<34} {email}")
+    click.echo(f"  password for every demo account:   {DEMO_PASSWORD}")
+
+
+def register_commands(app: Flask) -> None:
+    """Add `seed-demo`."""
+    app.cli.add_command(seed_demo_command)

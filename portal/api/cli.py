@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask import Flask
 from flask.cli import with_appcontext
 
 from portal.extensions import db
@@ -30,3 +31,8 @@ def create_token_command(email: str, name: str) -> None:
     click.echo(f"API token {token.name!r} for {user.email} ({user.role_enum.label}). "
                "Store it now: it is shown only once.", err=True)
     click.echo(raw)
+
+
+def register_commands(app: Flask) -> None:
+    """Add `create_token_command` to the app's commands."""
+    app.cli.add_command(create_token_command)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from portal.core.postcodes import InvalidPostcode
@@ -63,3 +63,8 @@ def locate_command(postcode: tuple[str, ...]) -> None:
         f"{location.postcode}: latitude {location.latitude:.5f}, longitude {location.longitude:.5f}"
         f", approximate {'yes' if location.approximate else 'no'} (source: {location.source})"
     )
+
+
+def register_commands(app: Flask) -> None:
+    """Add `geo_cli` to the app's commands."""
+    app.cli.add_command(geo_cli)

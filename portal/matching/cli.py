@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import click
+from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -76,3 +77,8 @@ def match_command(school_urn: str, student_ref: str, radius_km: float, types: st
         distance = "virtual" if row["distance_km"] is None else f"{row['distance_km']} km"
         click.echo(f"{row['score']:>3}  {row['offer_ref']}  {row['session_start']}  {distance}  {row['title']}")
         click.echo(f"     {' · '.join(row['reasons'])}")
+
+
+def register_commands(app: Flask) -> None:
+    """Add `match_command` to the app's commands."""
+    app.cli.add_command(match_command)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup, with_appcontext
+from flask import Flask
+from flask.cli import with_appcontext
 
+from portal.core.import_runner import import_cli, run_import
 from portal.extensions import db
 
 
-def register_import_commands(import_cli: AppGroup) -> None:
-    """Add the employer and offer imports to the `import` command group."""
+def register_commands(app: Flask) -> None:
+    """Add the employer and offer imports to the `import` group."""
     import_cli.add_command(import_employers_command)
     import_cli.add_command(import_offers_command)
 
@@ -21,7 +23,6 @@ def register_import_commands(import_cli: AppGroup) -> None:
 @with_appcontext
 def import_employers_command(file: str, dry_run: bool, as_json: bool) -> None:
     """Import employers (employer_ref,name,sector,postcode,safeguarding_email,insurance_expiry)."""
-    from portal.cli import run_import
     from portal.offers.imports import import_employers
 
     run_import(lambda: import_employers(db.session, file, dry_run=dry_run), dry_run, as_json)
@@ -34,7 +35,6 @@ def import_employers_command(file: str, dry_run: bool, as_json: bool) -> None:
 @with_appcontext
 def import_offers_command(file: str, dry_run: bool, as_json: bool) -> None:
     """Import offers, one row per session (offer_ref,employer_ref,title,...,session_start,session_end,capacity)."""
-    from portal.cli import run_import
     from portal.offers.imports import import_offers
 
     run_import(lambda: import_offers(db.session, file, dry_run=dry_run), dry_run, as_json)

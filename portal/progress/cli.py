@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -46,3 +47,8 @@ def benchmarks_command(school_urn: str, year: int | None, as_json: bool) -> None
         gaps = [f"{EQUITY_GROUPS[g]} {progress.gap(g, measure):+g}" for g in EQUITY_GROUPS
                 if g != "others" and progress.gap(g, measure) is not None]
         click.echo(line + (f"  (gaps: {', '.join(gaps)})" if gaps else ""))
+
+
+def register_commands(app: Flask) -> None:
+    """Add `benchmarks_command` to the app's commands."""
+    app.cli.add_command(benchmarks_command)

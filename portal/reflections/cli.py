@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import click
+from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from portal.core.csvimport import ImportReport
+from portal.core.import_runner import import_cli, run_import
 from portal.extensions import db
+
+
+def register_commands(app: Flask) -> None:
+    """Add the logged-encounters import to the `import` group."""
+    import_cli.add_command(import_encounters_command)
 
 
 @click.command("encounters")
@@ -18,7 +25,6 @@ from portal.extensions import db
 @with_appcontext
 def import_encounters_command(school_urn: str, file: str, dry_run: bool, as_json: bool) -> None:
     """Import logged encounters (student_ref,date,activity_type,employer_name,attended,debriefed)."""
-    from portal.cli import run_import
     from portal.core.dates import london_date
     from portal.db import utcnow
     from portal.organisations.models import School

@@ -7,7 +7,7 @@ import json
 import sys
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -134,3 +134,8 @@ def status_command(as_json: bool) -> None:
             for name, error in summary.get("errors", {}).items():
                 click.echo(f"Failed:    {name}: {error}")
     click.echo(f"Leader:    {leader} until {format_datetime(live.expires_at)}" if leader else "Leader:    none")
+
+
+def register_commands(app: Flask) -> None:
+    """Add `scheduler_cli` to the app's commands."""
+    app.cli.add_command(scheduler_cli)
