@@ -42,7 +42,7 @@ from portal.core.vocab import (
 )
 from portal.db import DbSession, utcnow
 from portal.extensions import db
-from portal.offers.geography import locate, place
+from portal.geo.locate import locate, place
 from portal.offers.models import Offer, OfferSession, Supervisor
 from portal.offers.services import (
     OfferDetails,

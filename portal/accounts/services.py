@@ -54,7 +54,7 @@ def find_user_by_email(session: DbSession, email: str) -> User | None:
 
 def _locate(postcode: str) -> Location:
     """Place a registration's postcode on the map; an unknown district is an error on the postcode field."""
-    from portal.offers.geography import PostcodeProblem, locate
+    from portal.geo.locate import PostcodeProblem, locate
 
     try:
         return locate(postcode)

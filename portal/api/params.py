@@ -23,8 +23,8 @@ from portal.core.vocab import (
     DeliveryMode,
     Sector,
 )
+from portal.geo.locate import PostcodeProblem, locate
 from portal.matching.services import DEFAULT_RADIUS_KM, MatchRequest
-from portal.offers.geography import PostcodeProblem, locate
 from portal.offers.search import OfferQuery
 from portal.organisations.models import School
 

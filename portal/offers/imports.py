@@ -22,7 +22,7 @@ from portal.core.dates import local_to_utc, london_date
 from portal.core.vocab import AccessFeature, ActivityType, DeliveryMode, OfferStatus, Sector
 from portal.db import DbSession, utcnow
 from portal.geo import Location
-from portal.offers.geography import LocationCache
+from portal.geo.locate import LocationCache
 from portal.offers.models import Offer, OfferFeature, OfferSector, OfferSession, OfferYearGroup
 from portal.offers.services import refresh_last_session
 from portal.organisations.models import Employer

@@ -23,7 +23,7 @@ from portal.core.vocab import (
     Sector,
 )
 from portal.db import DbSession, utcnow
-from portal.offers.geography import PostcodeProblem, locate, place
+from portal.geo.locate import PostcodeProblem, locate, place
 from portal.offers.models import (
     Offer,
     OfferFeature,

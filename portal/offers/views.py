@@ -20,6 +20,7 @@ from portal.core.templating import extend_navigation
 from portal.core.vocab import DeliveryMode, OfferStatus, Role
 from portal.db import utcnow
 from portal.extensions import db
+from portal.geo.locate import PostcodeProblem, locate
 from portal.offers import services
 from portal.offers.forms import (
     ImportForm,
@@ -29,7 +30,6 @@ from portal.offers.forms import (
     SessionForm,
     SupervisorForm,
 )
-from portal.offers.geography import PostcodeProblem, locate
 from portal.offers.imports import import_employers, import_offers
 from portal.offers.models import Offer, OfferSession, Supervisor
 from portal.offers.search import OfferQuery, search_offers

@@ -19,7 +19,7 @@ from portal.core.csvimport import (
 from portal.core.vocab import Role, SchoolType
 from portal.db import DbSession
 from portal.geo import Location
-from portal.offers.geography import LocationCache, place
+from portal.geo.locate import LocationCache, place
 from portal.organisations.models import Hub, School
 
 OWN_COLUMNS = ("urn", "name", "school_type", "postcode")

@@ -1,4 +1,4 @@
-"""Geocoding schools, employers and offers from their postcodes, with messages a person can act on."""
+"""Locating schools, employers and offers from their postcodes, with messages a person can act on."""
 
 from __future__ import annotations
 
