@@ -92,12 +92,12 @@ def _register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint."""
     from portal.accounts.views import bp as accounts_bp
     from portal.bookings.views import bp as bookings_bp
-    from portal.core.views import bp as core_bp
+    from portal.home.views import bp as home_bp
     from portal.matching.views import bp as matching_bp
     from portal.offers.views import bp as offers_bp
     from portal.organisations.views import bp as organisations_bp
 
-    app.register_blueprint(core_bp)
+    app.register_blueprint(home_bp)
     app.register_blueprint(bookings_bp)
     app.register_blueprint(matching_bp)
     app.register_blueprint(accounts_bp)

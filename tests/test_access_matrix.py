@@ -30,11 +30,11 @@ S, E, ST, H = Role.SCHOOL, Role.EMPLOYER, Role.STUDENT, Role.HUB
 
 # endpoint -> who may use it. Keep in step with the views: this is the access policy, written down.
 EXPECTED: dict[str, Any] = {
-    "core.home": PUBLIC,
-    "core.healthz": PUBLIC,
-    "core.accessibility": PUBLIC,
-    "core.privacy": PUBLIC,
-    "core.outbox": PUBLIC,  # development mail catcher; 404 in production (tested separately)
+    "home.start": PUBLIC,
+    "home.healthz": PUBLIC,
+    "home.accessibility": PUBLIC,
+    "home.privacy": PUBLIC,
+    "home.outbox": PUBLIC,  # development mail catcher; 404 in production (tested separately)
     "accounts.sign_in": PUBLIC,
     "accounts.register": PUBLIC,
     "accounts.register_school": PUBLIC,
@@ -47,7 +47,7 @@ EXPECTED: dict[str, Any] = {
     "accounts.change_password": {S, E, ST, H},
     "accounts.team": {S, E, H},
     "accounts.invite": {S, E, H},
-    "organisations.school_home": {S},
+    "home.school_home": {S},
     "organisations.student_list": {S},
     "organisations.student_new": {S},
     "organisations.student_detail": {S},
@@ -56,8 +56,8 @@ EXPECTED: dict[str, Any] = {
     "organisations.audit_log": {S},
     "organisations.roster_import": {S},
     "organisations.roster_leavers": {S},
-    "organisations.my_record": {ST},
-    "organisations.employer_home": {E},
+    "home.my_record": {ST},
+    "home.employer_home": {E},
     "organisations.hub_schools": {H},
     "organisations.hub_employers": {H},
     "organisations.hub_vet_employer": {H},

@@ -68,3 +68,23 @@ def test_no_import_cycle_in_portal() -> None:
     """Features depend downward only: no module reaches itself through its imports."""
     cycle = find_cycle(import_graph())
     assert cycle is None, " -> ".join(cycle or [])
+
+
+FOUNDATION = ("portal.core", "portal.db", "portal.extensions", "portal.config")
+
+
+def _feature_of(module: str) -> str | None:
+    """`portal.offers.views` -> `offers`; None for the foundation and the top-level modules."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 and not module.startswith(FOUNDATION) else None
+
+
+def test_core_imports_no_feature() -> None:
+    """The foundation is below every feature: nothing in `portal/core/` imports a feature."""
+    graph = import_graph()
+    reaching_up = {
+        f"{module} -> {target}"
+        for module, targets in graph.items() if module.startswith("portal.core")
+        for target in targets if not target.startswith(FOUNDATION)
+    }
+    assert not reaching_up, sorted(reaching_up)

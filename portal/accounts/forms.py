@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, RadioField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Regexp
+from typing import Any
 
-from portal.core.forms import NewPassword, PostcodeField, lower_filter, strip_filter
+from flask_wtf import FlaskForm
+from wtforms import EmailField, Field, PasswordField, RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Regexp, ValidationError
+
+from portal.accounts.passwords import password_problem
+from portal.core.forms import PostcodeField, lower_filter, strip_filter
 from portal.core.vocab import SchoolType, Sector
 
 EMAIL_MESSAGE = "Enter an email address in the correct format, like name@example.com"
+
+
+
+class NewPassword:
+    """Validator: the portal's password policy (length, not common, not the email)."""
+
+    def __init__(self, email_field: str | None = None) -> None:
+        """Optionally compare with the value of another field holding the email."""
+        self.email_field = email_field
+
+    def __call__(self, form: Any, field: Field) -> None:
+        """Raise ValidationError with the policy's message."""
+        email_field = getattr(form, self.email_field, None) if self.email_field else None
+        email = (email_field.data or "") if email_field is not None else ""
+        problem = password_problem(field.data or "", email)
+        if problem:
+            raise ValidationError(problem)
 
 
 def _email_field(label: str = "Email address") -> EmailField:

@@ -261,10 +261,10 @@ def accept_welcome(session: DbSession, raw_token: str, password: str, name: str 
 def home_endpoint(user: User) -> str:
     """Where each role lands after signing in."""
     return {
-        Role.SCHOOL.value: "organisations.school_home",
-        Role.EMPLOYER.value: "organisations.employer_home",
+        Role.SCHOOL.value: "home.school_home",
+        Role.EMPLOYER.value: "home.employer_home",
         Role.HUB.value: "organisations.hub_schools",
-        Role.STUDENT.value: "organisations.my_record",
+        Role.STUDENT.value: "home.my_record",
     }[user.role]
 
 

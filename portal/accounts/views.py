@@ -33,11 +33,14 @@ from portal.accounts.forms import (
 from portal.accounts.models import ApiToken, TokenPurpose, User
 from portal.accounts.services import AccountError
 from portal.accounts.tokens import TokenInvalid, find_token, issue_api_token, revoke_api_token
+from portal.core.templating import extend_navigation
 from portal.core.vocab import Role
 from portal.extensions import db, limiter
 from portal.organisations.forms import ConfirmForm as RevokeForm
 
 bp = Blueprint("accounts", __name__)
+
+extend_navigation(Role.EMPLOYER, "Team", "accounts.team", position=1)
 
 
 def _sign_in_limit() -> str:

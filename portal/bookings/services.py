@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import User
 from portal.bookings.models import Booking
@@ -260,3 +261,14 @@ def mark_no_show(session: DbSession, user: User, booking: Booking, now: dt.datet
         raise BookingRefused("not_started", "The session has not started yet")
     booking.status, booking.closed_at = BookingStatus.NO_SHOW.value, now
     audit.record(session, "booking_no_show", "booking", booking.id, school_id=booking.school_id, actor=user)
+
+
+def bookings_on_record(session: DbSession, student_id: int) -> list[Booking]:
+    """The student's requested, confirmed and completed bookings, soonest first, with offer and employer loaded."""
+    return list(session.scalars(
+        select(Booking).where(Booking.student_id == student_id,
+                              Booking.status.in_([BookingStatus.REQUESTED.value, BookingStatus.CONFIRMED.value,
+                                                  BookingStatus.COMPLETED.value]))
+        .options(joinedload(Booking.session).joinedload(OfferSession.offer).joinedload(Offer.employer))
+        .order_by(Booking.starts_at)
+    ))

@@ -249,3 +249,9 @@ def at_risk_among(session: DbSession, booking_filter: Select[Any], today: dt.dat
 def at_risk_ids(session: DbSession, booking_ids: Collection[int], today: dt.date) -> set[int]:
     """Which of the given bookings (a page of a list) are at risk today."""
     return at_risk_among(session, bookings_by_id(booking_ids), today) if booking_ids else set()
+
+
+def school_at_risk_count(session: DbSession, school_id: int, today: dt.date) -> int:
+    """How many of the school's placements still to happen are at risk today."""
+    return len(at_risk_among(session, select(Booking.id).where(Booking.school_id == school_id,
+                                                               still_to_happen(today)), today))

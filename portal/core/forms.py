@@ -9,7 +9,6 @@ from wtforms import Field, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.accounts.passwords import password_problem
 from portal.core.postcodes import InvalidPostcode, normalise_postcode
 
 
@@ -34,22 +33,6 @@ class PostcodeField(StringField):
             self.data = normalise_postcode(text)
         except InvalidPostcode as exc:
             raise ValidationError("Enter a real postcode, like SW1A 1AA") from exc
-
-
-class NewPassword:
-    """Validator: the portal's password policy (length, not common, not the email)."""
-
-    def __init__(self, email_field: str | None = None) -> None:
-        """Optionally compare with the value of another field holding the email."""
-        self.email_field = email_field
-
-    def __call__(self, form: Any, field: Field) -> None:
-        """Raise ValidationError with the policy's message."""
-        email_field = getattr(form, self.email_field, None) if self.email_field else None
-        email = (email_field.data or "") if email_field is not None else ""
-        problem = password_problem(field.data or "", email)
-        if problem:
-            raise ValidationError(problem)
 
 
 def strip_filter(value: Any) -> Any:

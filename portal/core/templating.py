@@ -20,28 +20,17 @@ class NavItem:
     current: bool
 
 
-_NAVIGATION: dict[str, list[tuple[str, str]]] = {
-    Role.SCHOOL.value: [  # team, audit log, compliance settings and DBS decisions are linked from Overview
-        ("Overview", "organisations.school_home"),
-        ("Students", "organisations.student_list"),
-    ],
-    Role.EMPLOYER.value: [
-        ("Overview", "organisations.employer_home"),
-        ("Team", "accounts.team"),
-    ],
-    Role.HUB.value: [
-        ("Schools", "organisations.hub_schools"),
-        ("Employers", "organisations.hub_employers"),
-    ],
-    Role.STUDENT.value: [
-        ("My record", "organisations.my_record"),
-    ],
-}
+# role -> (position, label, endpoint), filled by each feature's views; links without a position follow in added order
+_NAVIGATION: dict[str, list[tuple[float, str, str]]] = {}
 
 
-def extend_navigation(role: Role, label: str, endpoint: str) -> None:
-    """Let a feature add a header link for a role."""
-    _NAVIGATION.setdefault(role.value, []).append((label, endpoint))
+def extend_navigation(role: Role, label: str, endpoint: str, *, position: int | None = None) -> None:
+    """Let a feature add a header link for a role; a position (0 first) puts it ahead of the links without one."""
+    links = _NAVIGATION.setdefault(role.value, [])
+    if any(existing == endpoint for _, _, existing in links):
+        return
+    links.append((float("inf") if position is None else position, label, endpoint))
+    links.sort(key=lambda link: link[0])  # stable: links without a position keep the order they were added
 
 
 def main_navigation() -> list[NavItem]:
@@ -50,7 +39,7 @@ def main_navigation() -> list[NavItem]:
         return []
     return [
         NavItem(label, url_for(endpoint), request.endpoint == endpoint)
-        for label, endpoint in _NAVIGATION.get(current_user.role, [])
+        for _, label, endpoint in _NAVIGATION.get(current_user.role, [])
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.accounts.models import User
 from portal.core import audit
@@ -122,3 +122,13 @@ def update_compliance_settings(session: DbSession, staff: User, school: School, 
         setattr(school, name, int(days[name]))
     audit.record(session, "compliance_settings_changed", "school", school.id, school_id=school.id, actor=staff,
                  detail=", ".join(f"{name}={days[name]}" for name in COMPLIANCE_SETTINGS))
+
+
+def roster_by_year(session: DbSession, school_id: int) -> list[tuple[int, int]]:
+    """(year group, students on roll) for the school, youngest first."""
+    rows = session.execute(
+        select(Student.year_group, func.count())
+        .where(Student.school_id == school_id, Student.left_on.is_(None))
+        .group_by(Student.year_group).order_by(Student.year_group)
+    ).all()
+    return [(year, count) for year, count in rows]

@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload
 
 from portal import access
 from portal.access import allow
@@ -16,6 +15,7 @@ from portal.accounts.services import AccountError, issue_student_sign_in
 from portal.core.csvimport import MAX_ERRORS_SHOWN, ImportFailed
 from portal.core.models import AuditEvent
 from portal.core.pagination import page_number
+from portal.core.templating import extend_navigation
 from portal.core.vocab import Role, VettingStatus
 from portal.db import utcnow
 from portal.extensions import db
@@ -38,6 +38,10 @@ from portal.organisations.roster_import import (
 )
 
 bp = Blueprint("organisations", __name__)
+
+extend_navigation(Role.SCHOOL, "Students", "organisations.student_list", position=1)
+extend_navigation(Role.HUB, "Schools", "organisations.hub_schools", position=0)
+extend_navigation(Role.HUB, "Employers", "organisations.hub_employers", position=1)
 ROSTER_COLUMNS = [(c, True) for c in REQUIRED_COLUMNS] + [(c, False) for c in OPTIONAL_COLUMNS]
 
 
@@ -60,32 +64,6 @@ def _own_student(student_id: int) -> Student:
 
 
 # --- school ----------------------------------------------------------------------------
-
-
-@bp.route("/school")
-@allow(Role.SCHOOL)
-def school_home() -> Any:
-    """The school's overview: roster size by year group."""
-    school = current_user.school
-    by_year = db.session.execute(
-        select(Student.year_group, func.count())
-        .where(Student.school_id == school.id, Student.left_on.is_(None))
-        .group_by(Student.year_group).order_by(Student.year_group)
-    ).all()
-    at_risk = _at_risk_count(school.id)
-    return render_template("organisations/school_home.html", school=school, by_year=by_year,
-                           total=sum(count for _, count in by_year), at_risk=at_risk)
-
-
-def _at_risk_count(school_id: int) -> int:
-    """How many of the school's placements still to happen are at risk today."""
-    from portal.bookings.models import Booking
-    from portal.compliance.checklist import at_risk_among, still_to_happen
-    from portal.core.dates import london_date
-
-    today = london_date(utcnow())
-    return len(at_risk_among(db.session, select(Booking.id).where(Booking.school_id == school_id,
-                                                                  still_to_happen(today)), today))
 
 
 @bp.route("/school/settings/compliance", methods=["GET", "POST"])
@@ -257,65 +235,6 @@ def audit_log() -> Any:
         page=page_number(), per_page=50, error_out=False,
     )
     return render_template("organisations/audit_log.html", page=page)
-
-
-# --- student ---------------------------------------------------------------------------
-
-
-@bp.route("/my-record")
-@allow(Role.STUDENT)
-def my_record() -> Any:
-    """The student's own record of encounters and experiences."""
-    from portal.bookings.models import Booking
-    from portal.core.vocab import BookingStatus
-    from portal.offers.models import Offer, OfferSession
-
-    student = current_user.student
-    if student is None:
-        abort(404)
-    bookings = db.session.scalars(
-        select(Booking).where(Booking.student_id == student.id,
-                              Booking.status.in_([BookingStatus.REQUESTED.value, BookingStatus.CONFIRMED.value,
-                                                  BookingStatus.COMPLETED.value]))
-        .options(joinedload(Booking.session).joinedload(OfferSession.offer).joinedload(Offer.employer))
-        .order_by(Booking.starts_at)
-    ).all()
-    from sqlalchemy.orm import selectinload
-
-    from portal.reflections.models import (
-        EmployerFeedback,
-        EncounterAttendance,
-        EncounterLog,
-        Reflection,
-    )
-
-    now = utcnow()
-    upcoming = [b for b in bookings if b.ends_at > now and b.status != BookingStatus.COMPLETED.value]
-    done = [b for b in bookings if b not in upcoming]
-    reflections = {r.booking_id: r for r in db.session.scalars(
-        select(Reflection).where(Reflection.student_id == student.id).options(selectinload(Reflection.skill_rows)))}
-    # The employer's comment reaches the student only after staff have released it.
-    feedback = {f.booking_id: f for f in db.session.scalars(
-        select(EmployerFeedback).join(Booking, Booking.id == EmployerFeedback.booking_id)
-        .where(Booking.student_id == student.id, EmployerFeedback.released_to_student_at.is_not(None)))}
-    logged = db.session.execute(
-        select(EncounterLog, EncounterAttendance.debriefed)
-        .join(EncounterAttendance, EncounterAttendance.log_id == EncounterLog.id)
-        .where(EncounterAttendance.student_id == student.id, EncounterAttendance.attended)
-        .order_by(EncounterLog.held_on)).all()
-    printing = request.args.get("print") == "1"
-    return render_template("organisations/my_record.html", student=student, upcoming=upcoming, done=done,
-                           reflections=reflections, feedback=feedback, logged=logged, printing=printing)
-
-
-# --- employer --------------------------------------------------------------------------
-
-
-@bp.route("/employer")
-@allow(Role.EMPLOYER)
-def employer_home() -> Any:
-    """The employer's overview."""
-    return render_template("organisations/employer_home.html", employer=current_user.employer)
 
 
 # --- hub -------------------------------------------------------------------------------

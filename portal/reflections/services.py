@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import User
 from portal.bookings.models import Booking
@@ -12,6 +13,8 @@ from portal.core.vocab import BookingStatus, Skill
 from portal.db import DbSession, utcnow
 from portal.reflections.models import (
     EmployerFeedback,
+    EncounterAttendance,
+    EncounterLog,
     FeedbackSkill,
     Reflection,
     ReflectionSkill,
@@ -161,3 +164,28 @@ def release_feedback(session: DbSession, feedback: EmployerFeedback, staff: User
     feedback.released_to_student_at = utcnow()
     feedback.released_by_id = staff.id
     session.flush()
+
+
+@dataclass(frozen=True)
+class StudentRecordNotes:
+    """What the student's own record shows beside its bookings: reflections, released feedback, logged encounters."""
+
+    reflections: dict[int, Reflection]
+    feedback: dict[int, EmployerFeedback]
+    logged: list[tuple[EncounterLog, bool]]
+
+
+def student_record_notes(session: DbSession, student_id: int) -> StudentRecordNotes:
+    """The student's reflections by booking, feedback staff have released, and attended logged encounters."""
+    reflections = {r.booking_id: r for r in session.scalars(
+        select(Reflection).where(Reflection.student_id == student_id).options(selectinload(Reflection.skill_rows)))}
+    # The employer's comment reaches the student only after staff have released it.
+    feedback = {f.booking_id: f for f in session.scalars(
+        select(EmployerFeedback).join(Booking, Booking.id == EmployerFeedback.booking_id)
+        .where(Booking.student_id == student_id, EmployerFeedback.released_to_student_at.is_not(None)))}
+    logged = [(log, bool(debriefed)) for log, debriefed in session.execute(
+        select(EncounterLog, EncounterAttendance.debriefed)
+        .join(EncounterAttendance, EncounterAttendance.log_id == EncounterLog.id)
+        .where(EncounterAttendance.student_id == student_id, EncounterAttendance.attended)
+        .order_by(EncounterLog.held_on))]
+    return StudentRecordNotes(reflections, feedback, logged)

@@ -84,7 +84,7 @@ def reflection_edit(booking_id: int) -> Any:
             flash("Your reflection has been sent to your school.", "success")
         else:
             flash("Your reflection has been saved as a draft.", "success")
-        return redirect(url_for("organisations.my_record"))
+        return redirect(url_for("home.my_record"))
     return render_template("reflections/edit.html", form=form, booking=booking, reflection=reflection, easy=easy,
                            word_message=services.word_count_message)
 

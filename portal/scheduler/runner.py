@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from portal.core.dates import format_datetime
 from portal.db import DbSession, utcnow
@@ -158,3 +158,14 @@ def run(app: Flask, holder: str | None = None) -> None:
                     log.info("scheduler %s released the lease", holder)
             finally:
                 db.session.remove()
+
+
+def last_run(session: DbSession) -> dict[str, str | None]:
+    """When the scheduler last ran and for which moment, as ISO strings (None before its first run)."""
+    row = session.execute(
+        select(SchedulerState.last_run_at, SchedulerState.last_run_for).where(SchedulerState.name == lease.LEASE_NAME)
+    ).first()
+    if row is None:
+        return {"last_run_at": None, "last_run_for": None}
+    return {"last_run_at": row.last_run_at.isoformat() if row.last_run_at else None,
+            "last_run_for": row.last_run_for.isoformat() if row.last_run_for else None}

@@ -156,7 +156,7 @@ def test_careers_leader_signs_in_and_adds_a_student_with_the_keyboard(
     type_into(page, "password", DEMO_PASSWORD)
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert page.url.endswith(path_of(portal_server, "organisations.school_home"))
+    assert page.url.endswith(path_of(portal_server, "home.school_home"))
 
     tab_to(page, 'the "Add a student" button', control("Add a student"))
     press_enter_and_wait(page)
@@ -216,7 +216,7 @@ def test_visitor_registers_an_employer_and_lands_on_the_employer_home(
     tab_to(page, 'the "Register" button', control("Register"))
     press_enter_and_wait(page)
 
-    assert page.url.endswith(path_of(portal_server, "organisations.employer_home")), page.url
+    assert page.url.endswith(path_of(portal_server, "home.employer_home")), page.url
     expect(page.locator("h1")).to_have_text(organisation)
     expect(page.locator("main")).to_contain_text("has not vetted your organisation yet")
     assert_page_passes(tab)
@@ -237,7 +237,7 @@ def test_a_new_registration_is_confirmed_with_a_success_banner(
     page.get_by_label("Create a password").fill("copper lantern meadow 19")
     with page.expect_navigation():
         page.get_by_role("button", name="Register").click()
-    assert page.url.endswith(path_of(portal_server, "organisations.employer_home")), page.url
+    assert page.url.endswith(path_of(portal_server, "home.employer_home")), page.url
     expect(page.get_by_role("alert")).to_contain_text("Your organisation is registered", timeout=2000)
 
 
@@ -339,7 +339,7 @@ def test_employer_registers_completes_profile_and_publishes_an_offer_with_the_ke
     type_into(page, "password", "amber kettle orchard 52")
     tab_to(page, 'the "Register" button', control("Register"))
     press_enter_and_wait(page)
-    assert page.url.endswith(path_of(portal_server, "organisations.employer_home")), page.url
+    assert page.url.endswith(path_of(portal_server, "home.employer_home")), page.url
 
     # Complete the profile: safeguarding lead, insurance valid for a year, the bakery's real postcode.
     follow_nav(page, "Profile")
@@ -456,7 +456,7 @@ def test_careers_leader_imports_a_roster_matches_a_student_with_needs_and_books(
     )
 
     # Import the roster through the browser upload.
-    page.goto(path_of(portal_server, "organisations.school_home"))
+    page.goto(path_of(portal_server, "home.school_home"))
     follow_nav(page, "Students")
     tab_to(page, 'the "Import from your MIS" button', control("Import from your MIS"))
     press_enter_and_wait(page)
@@ -634,7 +634,7 @@ def test_student_sees_the_placement_and_writes_a_reflection_with_both_cv_summari
     tab = open_tab(fresh=True)
     page = tab.page
     sign_in(page, email)
-    assert page.url.endswith(path_of(portal_server, "organisations.my_record"))
+    assert page.url.endswith(path_of(portal_server, "home.my_record"))
     main = page.locator("main")
     expect(main).to_contain_text("Coming up")
     expect(main).to_contain_text(HOSPITAL_DAY)
@@ -660,7 +660,7 @@ def test_student_sees_the_placement_and_writes_a_reflection_with_both_cv_summari
 
     assert tab.monitor.last_document_status() == 200
     expect(page.get_by_role("alert")).to_be_visible()
-    page.goto(path_of(portal_server, "organisations.my_record"))
+    page.goto(path_of(portal_server, "home.my_record"))
     section = page.locator("section").filter(has_text=when)
     expect(section).to_contain_text("My reflection")
     expect(section).to_contain_text("shadowing nurses")
