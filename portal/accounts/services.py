@@ -334,3 +334,19 @@ def create_user_for_operator(
     purpose = TokenPurpose.SET_PASSWORD if role_enum is Role.STUDENT else TokenPurpose.INVITATION
     raw = issue_token(session, user, purpose, dt.timedelta(days=days))
     return user, absolute_url("accounts.welcome", token=raw)
+
+
+def active_school_staff(session: DbSession, school_id: int) -> list[User]:
+    """The school's active staff accounts, by name then email."""
+    return list(session.scalars(select(User).where(User.school_id == school_id, User.role == Role.SCHOOL.value,
+                                                   User.is_active).order_by(User.name, User.email)))
+
+
+def students_with_sign_in(session: DbSession, student_ids: list[int]) -> set[int]:
+    """Which of these students have a sign-in of their own."""
+    return set(session.scalars(select(User.student_id).where(User.student_id.in_(student_ids))))
+
+
+def student_account(session: DbSession, student_id: int) -> User | None:
+    """The student's own sign-in, if staff have made one."""
+    return session.scalars(select(User).where(User.student_id == student_id)).first()

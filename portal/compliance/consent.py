@@ -18,6 +18,7 @@ from flask import current_app
 from flask_login import AnonymousUserMixin
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.models import User
@@ -31,6 +32,7 @@ from portal.core.links import absolute_url
 from portal.core.outbox import queue_email
 from portal.core.vocab import ACTIVE_BOOKING_STATUSES, ConsentDecision
 from portal.db import DbSession, utcnow
+from portal.offers.models import Offer, OfferSession
 
 SALT = "parental-consent"
 NAME_MAX = 120
@@ -248,3 +250,11 @@ def history(session: DbSession, booking: Booking) -> list[ConsentRequest]:
         select(ConsentRequest).where(ConsentRequest.booking_id == booking.id)
         .order_by(ConsentRequest.sent_at.desc(), ConsentRequest.id.desc())
     ))
+
+
+def booking_for_request(session: DbSession, consent_request: ConsentRequest) -> Booking:
+    """The booking a consent link is about, with its session, offer and employer loaded for the parent's page."""
+    booking = session.get(Booking, consent_request.booking_id, options=[
+        joinedload(Booking.session).joinedload(OfferSession.offer).joinedload(Offer.employer)])
+    assert booking is not None  # noqa: S101 - the request's booking is its foreign key: never missing
+    return booking

@@ -219,3 +219,8 @@ def school_bookings_with(session: DbSession, school_id: int | None, supervisor: 
         .order_by(Booking.starts_at.desc(), Booking.id)
         .limit(limit)
     ))
+
+
+def employer_of(session: DbSession, supervisor: Supervisor) -> Employer | None:
+    """The employer the supervisor works for."""
+    return session.get(Employer, supervisor.employer_id)

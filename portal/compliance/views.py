@@ -17,7 +17,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
 
 from portal import access
 from portal.access import allow, public
@@ -35,8 +34,7 @@ from portal.core.pagination import page_number
 from portal.core.vocab import ACTIVE_BOOKING_STATUSES, Role
 from portal.db import utcnow
 from portal.extensions import db, limiter
-from portal.offers.models import Offer, OfferSession, Supervisor
-from portal.organisations.models import Employer
+from portal.offers.models import Supervisor
 
 bp = Blueprint("compliance", __name__)  # the school home page links the DBS list (the header is full)
 
@@ -101,7 +99,7 @@ def dbs_note(supervisor_id: int) -> Any:
     if request.method == "GET" and note is not None:
         form.fill_from(note)
     bookings = dbs.school_bookings_with(db.session, current_user.school_id, supervisor)
-    employer = db.session.get(Employer, supervisor.employer_id)
+    employer = dbs.employer_of(db.session, supervisor)
     db.session.commit()  # the audit of this view
     return render_template("compliance/dbs_note.html", supervisor=supervisor, employer=employer, note=note,
                            bookings=bookings, form=form), (400 if form.errors else 200)
@@ -173,10 +171,7 @@ def parent_consent(token: str) -> Any:
         consent_request = consent.request_from_token(db.session, token, now)
     except consent.LinkInvalid as invalid:
         return _link_invalid_page(invalid)
-    booking = db.session.get(Booking, consent_request.booking_id, options=[
-        joinedload(Booking.session).joinedload(OfferSession.offer).joinedload(Offer.employer)])
-    if booking is None:  # the request's booking is its foreign key: never missing
-        abort(404)
+    booking = consent.booking_for_request(db.session, consent_request)
     form = ParentConsentForm()
     if form.validate_on_submit():
         try:

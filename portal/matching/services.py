@@ -16,8 +16,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.bookings.models import Booking
@@ -382,3 +383,9 @@ def students_in_group(session: DbSession, school: School, *, year_group: int | N
         .order_by(Student.last_name, Student.first_name)
     ))
 
+
+def student_to_match(session: DbSession, scope: Select[Any], student_id: int) -> Student | None:
+    """One student from the caller's permitted scope, with the needs and interests matching reads."""
+    return session.scalars(
+        scope.where(Student.id == student_id).options(selectinload(Student.needs), selectinload(Student.interests))
+    ).first()

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from portal import access
 from portal.access import allow
@@ -17,7 +16,6 @@ from portal.core.vocab import Role
 from portal.extensions import db
 from portal.matching import services
 from portal.matching.forms import MatchForm
-from portal.organisations.models import Student
 from portal.organisations.services import record_special_category_view
 
 bp = Blueprint("matching", __name__)
@@ -48,10 +46,8 @@ def match() -> Any:
     if asked and form.validate():
         match_request = _request_from(form)
         if form.student_id.data and str(form.student_id.data).isdigit():
-            student = db.session.scalars(
-                access.students_of(current_user).where(Student.id == int(form.student_id.data))
-                .options(selectinload(Student.needs), selectinload(Student.interests))
-            ).first()
+            student = services.student_to_match(db.session, access.students_of(current_user),
+                                                int(form.student_id.data))
             if student is None:
                 abort(404)
             context["outcome"] = services.match_student(db.session, student, match_request)

@@ -10,8 +10,13 @@ from sqlalchemy import func, or_, select
 
 from portal import access
 from portal.access import allow
-from portal.accounts.models import User
-from portal.accounts.services import AccountError, issue_student_sign_in
+from portal.accounts.services import (
+    AccountError,
+    active_school_staff,
+    issue_student_sign_in,
+    student_account,
+    students_with_sign_in,
+)
 from portal.core.csvimport import MAX_ERRORS_SHOWN, ImportFailed
 from portal.core.models import AuditEvent
 from portal.core.pagination import page_number
@@ -72,8 +77,7 @@ def compliance_settings() -> Any:
     """The school's compliance deadlines and the careers leader who gets escalations and the digest."""
     school = current_user.school
     form = ComplianceSettingsForm(obj=school if request.method == "GET" else None)
-    staff = db.session.scalars(select(User).where(User.school_id == school.id, User.role == Role.SCHOOL.value,
-                                                  User.is_active).order_by(User.name, User.email)).all()
+    staff = active_school_staff(db.session, school.id)
     form.careers_leader_id.choices = [(0, "Nobody: send to every member of staff")] + [
         (user.id, f"{user.name} ({user.email})" if user.name else user.email) for user in staff]
     if request.method == "GET":
@@ -110,9 +114,7 @@ def student_list() -> Any:
             query = query.where(Student.year_group == int(form.year_group.data))
     page = db.paginate(query.order_by(Student.last_name, Student.first_name, Student.id),
                        page=page_number(), per_page=25, error_out=False)
-    with_sign_in = set(db.session.scalars(
-        select(User.student_id).where(User.student_id.in_([s.id for s in page.items]))
-    ))
+    with_sign_in = students_with_sign_in(db.session, [s.id for s in page.items])
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("organisations/student_list.html", page=page, form=form, args=args,
                            with_sign_in=with_sign_in)
@@ -143,7 +145,7 @@ def student_detail(student_id: int) -> Any:
     student = _own_student(student_id)
     services.record_special_category_view(db.session, student)
     db.session.commit()
-    account = db.session.scalars(select(User).where(User.student_id == student.id)).first()
+    account = student_account(db.session, student.id)
     return render_template("organisations/student_detail.html", student=student, account=account,
                            confirm=ConfirmForm())
 

@@ -15,7 +15,7 @@ from portal.core.templating import extend_navigation
 from portal.core.vocab import Role
 from portal.db import utcnow
 from portal.extensions import db
-from portal.organisations.models import School, Student
+from portal.organisations.models import Student
 from portal.progress import charts, hub
 from portal.progress.exports import progress_csv
 from portal.progress.services import (
@@ -38,7 +38,7 @@ def _today() -> Any:
 
 def _progress() -> SchoolProgress:
     """The signed-in staff member's school's figures for ?year= (this academic year by default)."""
-    school = db.session.get(School, current_user.school_id)
+    school = current_user.school
     if school is None:
         abort(404)
     today = _today()
