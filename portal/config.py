@@ -27,6 +27,10 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_FROM": "Placement Portal <no-reply@placement-portal.local>",
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": False,
+    # Proxies in front of the portal to trust for X-Forwarded-For / -Proto / -Host (werkzeug ProxyFix); 0 = none.
+    "PROXY_FIX_X_FOR": 0,
+    "PROXY_FIX_X_PROTO": 0,
+    "PROXY_FIX_X_HOST": 0,
     "SIGN_IN_MAX_FAILURES": 5,
     "SIGN_IN_LOCK_MINUTES": 15,
     "SIGN_IN_RATE_LIMIT": "20 per 10 minutes",

@@ -136,6 +136,7 @@ def client(app: Flask) -> FlaskClient:
 
 def sign_in_as(client: FlaskClient, user: Any) -> FlaskClient:
     """Put the user's session cookie on the client without going through the form."""
+    db.session.refresh(user, ["session_version"])  # sign-out elsewhere in the test may have ended older sessions
     with client.session_transaction() as flask_session:
         flask_session["_user_id"] = user.get_id()
         flask_session["_fresh"] = True

@@ -14,6 +14,7 @@ from portal.extensions import db
 def register_commands(app: Flask) -> None:
     """Add `create-user`."""
     app.cli.add_command(create_user_command)
+    app.cli.add_command(deactivate_user_command)
 
 
 @click.command("create-user")
@@ -46,3 +47,18 @@ def create_user_command(
     click.echo(f"Created {user.role} account {user.email}.")
     if link:
         click.echo(f"One-time set-password link (expires in 7 days):\n{link}")
+
+
+@click.command("deactivate-user")
+@click.argument("email")
+@with_appcontext
+def deactivate_user_command(email: str) -> None:
+    """Close an account: it cannot sign in again and every session it has open ends at once."""
+    from portal.accounts.services import deactivate, find_user_by_email
+
+    user = find_user_by_email(db.session, email)
+    if user is None:
+        raise click.ClickException(f"No account has the email {email}")
+    deactivate(db.session, user)
+    db.session.commit()
+    click.echo(f"Deactivated {user.email}; its sessions have ended.")

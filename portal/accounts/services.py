@@ -8,7 +8,7 @@ import secrets
 from typing import TYPE_CHECKING
 
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, or_, select, update
 
 from portal.accounts.models import TokenPurpose, User
 from portal.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
@@ -181,9 +181,12 @@ def issue_student_sign_in(session: DbSession, staff: User, student: Student, ema
 
 
 def authenticate(session: DbSession, email: str, password: str, now: dt.datetime | None = None) -> User:
-    """Check credentials, counting failures per account and locking after too many."""
+    """Check credentials, counting failures per account and locking after too many.
+
+    Each failure is counted, and the lock set, in one UPDATE, so parallel guesses each count; a right password
+    signs in only through an UPDATE that finds the account unlocked at that moment, so it is refused while locked.
+    """
     now = now or utcnow()
-    cfg = current_app.config
     user = find_user_by_email(session, email)
     if user is None or not user.is_active:
         verify_password(None, password)  # same work as a real check
@@ -192,17 +195,46 @@ def authenticate(session: DbSession, email: str, password: str, now: dt.datetime
         verify_password(None, password)
         raise AccountError(SIGN_IN_FAILED)
     if not verify_password(user.password_hash, password):
-        user.failed_sign_ins += 1
-        if user.failed_sign_ins >= cfg["SIGN_IN_MAX_FAILURES"]:
-            user.locked_until = now + dt.timedelta(minutes=cfg["SIGN_IN_LOCK_MINUTES"])
-            user.failed_sign_ins = 0
+        _count_failure(session, user, now)
         raise AccountError(SIGN_IN_FAILED)
-    user.failed_sign_ins = 0
-    user.locked_until = None
-    user.last_sign_in_at = now
+    signed_in = session.execute(
+        update(User).where(User.id == user.id, or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(failed_sign_ins=0, locked_until=None, last_sign_in_at=now)
+        .returning(User.id).execution_options(synchronize_session=False)
+    ).first()
+    session.refresh(user)
+    if signed_in is None:  # locked by guesses that landed while this password was being checked
+        raise AccountError(SIGN_IN_FAILED)
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
+
+
+def _count_failure(session: DbSession, user: User, now: dt.datetime) -> None:
+    """Add one failed sign-in in a single statement; the failure that reaches the limit locks the account."""
+    cfg = current_app.config
+    reaches_limit = User.failed_sign_ins + 1 >= cfg["SIGN_IN_MAX_FAILURES"]
+    session.execute(
+        update(User).where(User.id == user.id)
+        .values(failed_sign_ins=case((reaches_limit, 0), else_=User.failed_sign_ins + 1),
+                locked_until=case((reaches_limit, now + dt.timedelta(minutes=cfg["SIGN_IN_LOCK_MINUTES"])),
+                                  else_=User.locked_until))
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(user, ["failed_sign_ins", "locked_until"])
+
+
+def end_sessions(session: DbSession, user: User) -> None:
+    """Make every cookie issued to the user worthless (sign-out, deactivation), in one atomic step."""
+    session.execute(update(User).where(User.id == user.id)
+                    .values(session_version=User.session_version + 1).execution_options(synchronize_session=False))
+    session.expire(user, ["session_version"])
+
+
+def deactivate(session: DbSession, user: User) -> None:
+    """Close an account: it can no longer sign in, and any session it has open ends now."""
+    user.is_active = False
+    end_sessions(session, user)
 
 
 def set_password(user: User, password: str) -> None:

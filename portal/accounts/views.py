@@ -11,6 +11,7 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     session,
     url_for,
 )
@@ -33,6 +34,7 @@ from portal.accounts.forms import (
 from portal.accounts.models import ApiToken, TokenPurpose, User
 from portal.accounts.services import AccountError
 from portal.accounts.tokens import TokenInvalid, find_token, issue_api_token, revoke_api_token
+from portal.core.links import local_path
 from portal.core.templating import extend_navigation
 from portal.core.vocab import Role
 from portal.extensions import db, limiter
@@ -44,19 +46,24 @@ extend_navigation(Role.EMPLOYER, "Team", "accounts.team", position=1)
 
 
 def _sign_in_limit() -> str:
-    """Per-address throttle on sign-in attempts, from configuration."""
+    """Throttle on sign-in attempts (per address, and per account), from configuration."""
     return str(current_app.config["SIGN_IN_RATE_LIMIT"])
 
 
-def _start_session(user: User) -> Any:
-    """Begin a fresh session for the user (no fixation) and go to their home page."""
+def _submitted_account() -> str:
+    """The account a sign-in attempt names, so guesses spread over many addresses are still throttled."""
+    return "account:" + str(request.form.get("email", "")).strip().lower()[:320]
+
+
+def _start_session(user: User, next_path: str | None = None) -> Any:
+    """Begin a fresh session for the user (no fixation) and go on to `next_path` (a path here) or their home page."""
     flashes = session.get("_flashes", [])
     session.clear()  # a fresh session at sign-in: nothing planted before it survives
     login_user(user)
     session.permanent = True
     if flashes:
         session["_flashes"] = flashes  # ... except the confirmation we just gave
-    return redirect(url_for(services.home_endpoint(user)))
+    return redirect(next_path or url_for(services.home_endpoint(user)))
 
 
 def _form_error(form: Any, error: AccountError) -> None:
@@ -71,6 +78,7 @@ def _form_error(form: Any, error: AccountError) -> None:
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
 @limiter.limit(_sign_in_limit, methods=["POST"])
+@limiter.limit(_sign_in_limit, methods=["POST"], key_func=_submitted_account)
 def sign_in() -> Any:
     """Sign in with email and password."""
     if current_user.is_authenticated:
@@ -84,14 +92,17 @@ def sign_in() -> Any:
             form.form_errors.append(str(error))
         else:
             db.session.commit()
-            return _start_session(user)
+            return _start_session(user, local_path(request.args.get("next")))
     return render_template("accounts/sign_in.html", form=form), (200 if not form.errors else 400)
 
 
 @bp.route("/sign-out", methods=["POST"])
 @allow(*ANY_ROLE)
 def sign_out() -> Any:
-    """End the session."""
+    """End the session: the cookie, and any copy of it, stops working on every worker."""
+    if current_user.is_authenticated:
+        services.end_sessions(db.session, current_user._get_current_object())
+        db.session.commit()
     logout_user()
     session.clear()
     flash("You have signed out.", "success")

@@ -22,6 +22,7 @@ from portal.compliance.checklist import (
     still_to_happen,
 )
 from portal.core.dates import london_date
+from portal.core.links import same_site_path
 from portal.core.pagination import page_number
 from portal.core.templating import extend_navigation
 from portal.core.vocab import BookingStatus, Role
@@ -97,7 +98,7 @@ def book() -> Any:
     form.student_ids.choices = [(int(v), v) for v in request.form.getlist("student_ids") if v.isdigit()]
     if not form.validate_on_submit() or not str(form.session_id.data).isdigit():
         flash("Choose at least one student to book.", "info")
-        return redirect(request.referrer or url_for("matching.match"))
+        return redirect(same_site_path(request.referrer) or url_for("matching.match"))
     occurrence = db.session.get(OfferSession, int(form.session_id.data))
     if occurrence is None:
         abort(404)
