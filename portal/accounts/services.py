@@ -14,7 +14,7 @@ from portal.accounts.models import TokenPurpose, User
 from portal.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
 from portal.accounts.tokens import WELCOME_PURPOSES, find_token, issue_token, redeem_token
 from portal.core.links import absolute_url
-from portal.core.outbox import queue_email
+from portal.core.notify import notify
 from portal.core.vocab import Role
 from portal.db import DbSession, utcnow
 from portal.extensions import db
@@ -142,13 +142,8 @@ def invite_user(
     raw = issue_token(session, user, TokenPurpose.INVITATION, dt.timedelta(days=days), inviter)
     link = absolute_url("accounts.welcome", token=raw)
     who = inviter.display_name if inviter else "Your careers hub"
-    queue_email(
-        session, user.email, f"You have been invited to {_organisation_name(user)} on Placement Portal",
-        f"Hello {name or ''},\n\n{who} has invited you to join {_organisation_name(user)} on "
-        f"Placement Portal.\n\nChoose your password to start:\n{link}\n\n"
-        f"This link works once and expires in {days} days. If you were not expecting it, ignore this email.\n",
-        school_id=school_id, employer_id=employer_id,
-    )
+    notify(session, "invitation", user.email, school_id=school_id, employer_id=employer_id,
+           name=name or "", inviter=who, organisation=_organisation_name(user), link=link, days=days)
     return user, raw
 
 
@@ -170,13 +165,7 @@ def issue_student_sign_in(session: DbSession, staff: User, student: Student, ema
     days = current_app.config["INVITATION_TOKEN_DAYS"]
     raw = issue_token(session, user, TokenPurpose.SET_PASSWORD, dt.timedelta(days=days), staff)
     link = absolute_url("accounts.welcome", token=raw)
-    queue_email(
-        session, user.email, "Your Placement Portal sign-in",
-        f"Hello {student.first_name},\n\n{student.school.name} has given you a Placement Portal "
-        f"account, where you will see your placements and write about what you learned.\n\n"
-        f"Choose your password here:\n{link}\n\nThis link works once and expires in {days} days.\n",
-        school_id=student.school_id,
-    )
+    notify(session, "student_sign_in", user.email, school_id=student.school_id, student=student, link=link, days=days)
     return link
 
 
@@ -262,13 +251,8 @@ def request_password_reset(session: DbSession, email: str) -> None:
         return
     hours = current_app.config["RESET_TOKEN_HOURS"]
     raw = issue_token(session, user, TokenPurpose.RESET, dt.timedelta(hours=hours))
-    queue_email(
-        session, user.email, "Reset your Placement Portal password",
-        f"Hello {user.display_name},\n\nSomeone asked to reset the password of this account. "
-        f"To choose a new password, open:\n{absolute_url('accounts.reset_password', token=raw)}\n\n"
-        f"The link works once and expires in {hours} hours. If it was not you, ignore this email: "
-        "your password has not changed.\n",
-    )
+    notify(session, "password_reset", user.email, user=user, hours=hours,
+           link=absolute_url("accounts.reset_password", token=raw))
 
 
 def reset_password(session: DbSession, raw_token: str, password: str) -> User:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,9 +18,9 @@ from sqlalchemy.orm import joinedload
 from portal.accounts.models import User
 from portal.bookings.models import Booking
 from portal.core import audit
-from portal.core.dates import format_datetime, london_date
+from portal.core.dates import london_date
 from portal.core.links import absolute_url
-from portal.core.outbox import queue_email
+from portal.core.notify import notify
 from portal.core.vocab import (
     ACTIVE_BOOKING_STATUSES,
     AccessFeature,
@@ -151,13 +152,8 @@ def book_student(session: DbSession, staff: User, student: Student, occurrence: 
         raise BookingRefused("duplicate", f"{student.first_name} is already booked on this session") from None
     audit.record(session, "booking_requested", "booking", booking.id, school_id=student.school_id, actor=staff)
     for email in _employer_staff_emails(session, offer.employer_id):
-        queue_email(
-            session, email, f"Booking request: {offer.title}, {format_datetime(occurrence.starts_at)}",
-            f"{student.school.name} has asked for a place for {student.first_name} (Year {student.year_group}) "
-            f"on {offer.title}, {occurrence.when}.\n\nConfirm or decline it here:\n"
-            f"{absolute_url('bookings.employer_booking', booking_id=booking.id)}\n",
-            employer_id=offer.employer_id,
-        )
+        notify(session, "booking_requested", email, employer_id=offer.employer_id, student=student, offer=offer,
+               occurrence=occurrence, link=absolute_url("bookings.employer_booking", booking_id=booking.id))
     return booking
 
 
@@ -187,10 +183,11 @@ def _require(booking: Booking, allowed: set[BookingStatus], action: str) -> None
         raise BookingRefused("wrong_state", f"This booking is {booking.status_enum.label.lower()}, so it cannot be {action}")
 
 
-def _notify_school(session: DbSession, booking: Booking, subject: str, body: str) -> None:
+def _notify_school(session: DbSession, booking: Booking, template: str, **context: Any) -> None:
     """Email the member of staff who asked for the booking."""
     if booking.requested_by is not None:
-        queue_email(session, booking.requested_by.email, subject, body, school_id=booking.school_id)
+        notify(session, template, booking.requested_by.email, school_id=booking.school_id, booking=booking,
+               link=absolute_url("bookings.school_booking", booking_id=booking.id), **context)
 
 
 def decide(session: DbSession, employer_user: User, booking: Booking, accept: bool, reason: str = "",
@@ -209,10 +206,7 @@ def decide(session: DbSession, employer_user: User, booking: Booking, accept: bo
         release_place(session, booking.session_id)
     audit.record(session, f"booking_{booking.status}", "booking", booking.id, school_id=booking.school_id, actor=employer_user)
     offer = booking.session.offer
-    verdict = "confirmed" if accept else f"declined: {booking.decline_reason}"
-    _notify_school(session, booking, f"Booking {'confirmed' if accept else 'declined'}: {offer.title}",
-                   f"{offer.employer.name} has {verdict}\n\n{booking.student.first_name} {booking.student.last_name}, "
-                   f"{offer.title}, {booking.session.when}.\n\n{absolute_url('bookings.school_booking', booking_id=booking.id)}\n")
+    _notify_school(session, booking, "booking_decided", offer=offer, accepted=accept)
 
 
 def cancel(session: DbSession, user: User, booking: Booking, reason: str = "", now: dt.datetime | None = None) -> None:
@@ -229,9 +223,7 @@ def cancel(session: DbSession, user: User, booking: Booking, reason: str = "", n
     audit.record(session, "booking_cancelled", "booking", booking.id, school_id=booking.school_id, actor=user)
     offer = booking.session.offer
     for email in _employer_staff_emails(session, booking.employer_id):
-        queue_email(session, email, f"Booking cancelled: {offer.title}",
-                    f"{booking.student.school.name} has cancelled {booking.student.first_name}'s place on "
-                    f"{offer.title}, {booking.session.when}. The place is free again.\n", employer_id=booking.employer_id)
+        notify(session, "booking_cancelled", email, employer_id=booking.employer_id, booking=booking, offer=offer)
 
 
 def _may_record_outcome(user: User, booking: Booking) -> bool:

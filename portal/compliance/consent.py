@@ -27,9 +27,9 @@ from portal.compliance.checklist import CONSENT_AGE, age_on
 from portal.compliance.models import ConsentRequest
 from portal.compliance.services import ComplianceRefused, require_active, require_school_booking
 from portal.core import audit
-from portal.core.dates import format_datetime, london_date
+from portal.core.dates import london_date
 from portal.core.links import absolute_url
-from portal.core.outbox import queue_email
+from portal.core.notify import notify
 from portal.core.vocab import ACTIVE_BOOKING_STATUSES, ConsentDecision
 from portal.db import DbSession, utcnow
 from portal.offers.models import Offer, OfferSession
@@ -124,16 +124,8 @@ def send_consent_request(session: DbSession, staff: User, booking: Booking, pare
     session.flush()
     offer, student = booking.session.offer, booking.student
     school = student.school.name
-    queue_email(
-        session, email, f"Consent for {student.first_name}'s placement: {offer.title}",
-        f"{school} asks for your consent for {student.first_name} to take part in a placement:\n\n"
-        f"{offer.title} with {offer.employer.name}\n{booking.session.when}\n\n"
-        f"Read what the placement involves, where it is and who supervises it, then consent or decline here:\n"
-        f"{consent_link(request)}\n\n"
-        f"The link works once and until {format_datetime(request.expires_at)}.\n"
-        f"If you did not expect this email, or have a question, contact {school}.\n",
-        school_id=booking.school_id,
-    )
+    notify(session, "consent_request", email, school_id=booking.school_id, school=school, student=student,
+           offer=offer, booking=booking, link=consent_link(request), expires_at=request.expires_at)
     audit.record(session, "consent_requested", "consent_request", request.id, school_id=booking.school_id,
                  actor=staff, detail=f"booking {booking.id}")
     return request
@@ -235,13 +227,9 @@ def _notify_staff(session: DbSession, request: ConsentRequest, booking: Booking,
     if staff is None:
         return
     student, offer = booking.student, booking.session.offer
-    queue_email(
-        session, staff.email, f"Consent {verdict}: {student.first_name} {student.last_name}, {offer.title}",
-        f"{responder} has {verdict} for {student.first_name} {student.last_name} to take part in "
-        f"{offer.title} with {offer.employer.name}, {booking.session.when}.\n\n"
-        f"{absolute_url('bookings.school_booking', booking_id=booking.id)}\n",
-        school_id=booking.school_id,
-    )
+    notify(session, "consent_answered", staff.email, school_id=booking.school_id, responder=responder,
+           consented=verdict == "consented", student=student, offer=offer, booking=booking,
+           link=absolute_url("bookings.school_booking", booking_id=booking.id))
 
 
 def history(session: DbSession, booking: Booking) -> list[ConsentRequest]:

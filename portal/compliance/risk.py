@@ -24,7 +24,7 @@ from portal.compliance.uploads import StoredUpload
 from portal.core import audit
 from portal.core.dates import format_datetime
 from portal.core.links import absolute_url
-from portal.core.outbox import queue_email
+from portal.core.notify import notify
 from portal.core.vocab import ACTIVE_BOOKING_STATUSES, RiskAssessmentKind, Role
 from portal.db import DbSession, dialect_insert, utcnow
 from portal.offers.models import Offer, OfferSession
@@ -86,15 +86,9 @@ def _notify_schools(session: DbSession, offer: Offer, assessment: RiskAssessment
         .order_by(User.email)
     ).tuples():
         recipients.setdefault(email, school_id)
-    when = "\n".join(f"- {s.when}" for s in sessions)
     link = absolute_url("risk.assessment", assessment_id=assessment.id)
     for email, school_id in recipients.items():
-        queue_email(
-            session, email, f"Risk assessment ready to review: {offer.title}",
-            f"{offer.employer.name} has added a risk assessment for {offer.title}. It covers:\n{when}\n\n"
-            f"Please read it and mark it as reviewed here:\n{link}\n",
-            school_id=school_id,
-        )
+        notify(session, "risk_assessment_ready", email, school_id=school_id, offer=offer, sessions=sessions, link=link)
     return len(recipients)
 
 

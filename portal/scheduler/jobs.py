@@ -32,7 +32,8 @@ from portal.core.dates import (
     start_of_london_day,
 )
 from portal.core.links import absolute_url
-from portal.core.outbox import deliver_pending, queue_email, smtp_configured
+from portal.core.notify import notify
+from portal.core.outbox import deliver_pending, smtp_configured
 from portal.core.vocab import ACTIVE_BOOKING_STATUSES, BookingStatus, DbsDecision, ItemStatus, Role
 from portal.db import DbSession, utcnow
 from portal.offers.models import Offer, OfferSession
@@ -187,28 +188,28 @@ class Directory:
 
 
 class Mailbag:
-    """Lines for many recipients, queued as one email per recipient listing all of theirs."""
+    """Items for many recipients, queued as one email per recipient listing all of theirs (`items` in the template)."""
 
-    def __init__(self, subject: str, intro: str, outro: str = "") -> None:
-        self.subject, self.intro, self.outro = subject, intro, outro
-        self.lines: dict[str, list[str]] = defaultdict(list)
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.items: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.scope: dict[str, tuple[int | None, int | None]] = {}
 
-    def add(self, recipients: Iterable[str], line: str, *, school_id: int | None = None,
-            employer_id: int | None = None) -> None:
-        """Add a line to each recipient's email (a line already there is not repeated)."""
+    def add(self, recipients: Iterable[str], *, school_id: int | None = None, employer_id: int | None = None,
+            **item: Any) -> None:
+        """Add an item to each recipient's email (an item already there is not repeated)."""
         for recipient in recipients:
-            if line not in self.lines[recipient]:
-                self.lines[recipient].append(line)
+            if item not in self.items[recipient]:
+                self.items[recipient].append(item)
             self.scope.setdefault(recipient, (school_id, employer_id))
 
     def send(self, session: DbSession) -> int:
         """Queue the emails; returns how many."""
-        for recipient in sorted(self.lines):
+        for recipient in sorted(self.items):
             school_id, employer_id = self.scope[recipient]
-            body = "\n\n".join(part for part in (self.intro, *self.lines[recipient], self.outro) if part)
-            queue_email(session, recipient, self.subject, body, school_id=school_id, employer_id=employer_id)
-        return len(self.lines)
+            notify(session, self.template, recipient, school_id=school_id, employer_id=employer_id,
+                   items=self.items[recipient])
+        return len(self.items)
 
 
 def _details() -> Select[Any]:
@@ -331,28 +332,17 @@ def reflection_prompts(session: DbSession, now: dt.datetime) -> Counts:
         participants=lambda row: [address] if (address := _student_address(row)) else [],
         flag_due=lambda row, days: days >= row.reflection_flag_days and row.debriefed_at is None)
 
-    students = Mailbag("Write your reflection on your placement",
-                       "Hello,\n\nYour placement has finished. Writing a short reflection helps you remember what "
-                       "you did and what you learned, and helps your school plan your next steps.",
-                       "You can save a draft and come back to it. Thank you.")
-    staff = Mailbag("Reflections not yet written",
-                    "These students have not written or been debriefed on a reflection about their placement:",
-                    "A debrief held in person can be recorded on the same page.")
+    students = Mailbag("reflection_prompt")
+    staff = Mailbag("reflections_not_written")
     with _links():
         for wanted in sent_student:
             row = wanted.row
-            heading = "Reminder: " if wanted.step != "prompt" else ""
-            students.add(wanted.recipients,
-                         f"{heading}{row.first_name}, your reflection on {_placement(row)}:\n"
-                         f"{_link('reflections.reflection_edit', booking_id=row.booking_id)}",
-                         school_id=row.school_id)
+            students.add(wanted.recipients, school_id=row.school_id, row=row, reminder=wanted.step != "prompt",
+                         link=_link("reflections.reflection_edit", booking_id=row.booking_id))
         for wanted in sent_flags:
             row = wanted.row
-            staff.add(wanted.recipients,
-                      f"- {row.first_name} {row.last_name} (Year {row.year_group}), {_placement(row)}, "
-                      f"ended {format_date(row.ends_at)}:\n"
-                      f"  {_link('reflections.school_reflection', booking_id=row.booking_id)}",
-                      school_id=row.school_id)
+            staff.add(wanted.recipients, school_id=row.school_id, row=row,
+                      link=_link("reflections.school_reflection", booking_id=row.booking_id))
     emails = students.send(session) + staff.send(session)
     return {
         "reflection_prompts": sum(w.step == "prompt" for w in sent_student),
@@ -380,26 +370,17 @@ def feedback_requests(session: DbSession, now: dt.datetime) -> Counts:
         participants=lambda row: directory.employer(row.employer_id),
         flag_due=lambda row, days: days >= row.reflection_flag_days)
 
-    employers = Mailbag("Feedback on students who visited you",
-                        "Thank you for hosting these students. A few minutes of feedback on each one helps them "
-                        "and their school:",
-                        "Only the student's first name, year group and school are shown to you.")
-    staff = Mailbag("Employer feedback not yet given",
-                    "The employer has not yet given feedback on these placements:")
+    employers = Mailbag("feedback_request")
+    staff = Mailbag("feedback_not_given")
     with _links():
         for wanted in sent_employer:
             row = wanted.row
-            heading = "Reminder: " if wanted.step != "request" else ""
-            employers.add(wanted.recipients,
-                          f"- {heading}{row.first_name} (Year {row.year_group}), {row.offer_title} on "
-                          f"{format_date(row.starts_at)}:\n  {_link('reflections.employer_feedback', booking_id=row.booking_id)}",
-                          employer_id=row.employer_id)
+            employers.add(wanted.recipients, employer_id=row.employer_id, row=row, reminder=wanted.step != "request",
+                          link=_link("reflections.employer_feedback", booking_id=row.booking_id))
         for wanted in sent_flags:
             row = wanted.row
-            staff.add(wanted.recipients,
-                      f"- {row.first_name} {row.last_name}, {_placement(row)}, ended {format_date(row.ends_at)}:\n"
-                      f"  {_link('bookings.school_booking', booking_id=row.booking_id)}",
-                      school_id=row.school_id)
+            staff.add(wanted.recipients, school_id=row.school_id, row=row,
+                      link=_link("bookings.school_booking", booking_id=row.booking_id))
     emails = employers.send(session) + staff.send(session)
     return {
         "feedback_requests": sum(w.step == "request" for w in sent_employer),
@@ -460,27 +441,19 @@ def compliance_reminders(session: DbSession, now: dt.datetime, lists: dict[int, 
         wanted.append((_Wanted(key, "compliance", row, item.kind.value, recipients), item))
     won = {w.key for w in _claim_wanted(session, [w for w, _ in wanted])}
 
-    employers = Mailbag("Placement checks due soon",
-                        "Schools need these before your placements can go ahead:")
-    schools = Mailbag("Placement checks due soon",
-                      "These placement checks are due soon:")
+    employers = Mailbag("checks_due_employer")
+    schools = Mailbag("checks_due_school")
     with _links():
         for w, item in wanted:
             if w.key not in won:
                 continue
             row = w.row
             if item.owner == "employer":
-                employers.add(w.recipients,
-                              f"- {item.label}: due {format_date(item.due_on)} for {row.offer_title} on "
-                              f"{format_date(row.starts_at)} ({item.detail}).\n"
-                              f"  {_link('bookings.employer_booking', booking_id=row.booking_id)}",
-                              employer_id=row.employer_id)
+                employers.add(w.recipients, employer_id=row.employer_id, row=row, item=item,
+                              link=_link("bookings.employer_booking", booking_id=row.booking_id))
             else:
-                schools.add(w.recipients,
-                            f"- {item.label}: due {format_date(item.due_on)} for {row.first_name} {row.last_name}, "
-                            f"{_placement(row)} ({item.detail}).\n"
-                            f"  {_link('bookings.school_booking', booking_id=row.booking_id)}",
-                            school_id=row.school_id)
+                schools.add(w.recipients, school_id=row.school_id, row=row, item=item,
+                            link=_link("bookings.school_booking", booking_id=row.booking_id))
     emails = employers.send(session) + schools.send(session)
     return {"compliance_reminders": len(won), "emails_queued": emails}
 
@@ -496,22 +469,14 @@ def escalations(session: DbSession, now: dt.datetime, lists: dict[int, Checklist
     wanted = [(_Wanted(f"escalation:{c.booking_id}", "escalation", details[c.booking_id], "escalation",
                        directory.school_leads(c.school_id)), c) for c in at_risk]
     won = {w.key for w in _claim_wanted(session, [w for w, _ in wanted])}
-    mail = Mailbag("Placements at risk",
-                   "These placements are now at risk: something is overdue. Please act before the placement "
-                   "goes ahead or cancel it:")
+    mail = Mailbag("placements_at_risk")
     with _links():
         for w, checklist in sorted(wanted, key=lambda pair: (pair[1].first_day, pair[1].booking_id)):
             if w.key not in won:
                 continue
             row = w.row
-            reasons = "; ".join(
-                f"{item.label} {ItemStatus(item.status).label.lower()}"
-                + (f" (due {format_date(item.due_on)})" if item.due_on else "") + f": {item.detail}"
-                for item in checklist.risks)
-            mail.add(w.recipients,
-                     f"- {row.first_name} {row.last_name}, {_placement(row)}\n  {reasons}\n"
-                     f"  {_link('bookings.school_booking', booking_id=row.booking_id)}",
-                     school_id=row.school_id)
+            mail.add(w.recipients, school_id=row.school_id, row=row, risks=checklist.risks,
+                     link=_link("bookings.school_booking", booking_id=row.booking_id))
     return {"escalations": len(won), "emails_queued": mail.send(session)}
 
 
@@ -542,24 +507,14 @@ def insurance_reminders(session: DbSession, now: dt.datetime) -> Counts:
         link = _link("offers.profile_edit")
     for key in sorted(won):
         employer_id, name, expiry = wanted[key]
-        days = (expiry - today).days
-        body = (f"The employer's liability insurance recorded for {name} expires on {format_date(expiry)} "
-                f"(in {days} day{'s' if days != 1 else ''}).\n\nSchools check that your insurance is valid on "
-                f"every day of a placement: please record the renewed policy's expiry date so placements after "
-                f"{format_date(expiry)} can go ahead.\n\n{link}")
         for recipient in directory.employer(employer_id):
-            queue_email(session, recipient, f"Your liability insurance expires on {format_date(expiry)}", body,
-                        employer_id=employer_id)
+            notify(session, "insurance_expiring", recipient, employer_id=employer_id, name=name, expiry=expiry,
+                   days=(expiry - today).days, link=link)
             sent += 1
     return {"insurance_reminders": len(won), "emails_queued": sent}
 
 
 # --- weekly digest ---------------------------------------------------------------------------
-
-
-def _limited(lines: list[str], limit: int = DIGEST_MAX_LINES) -> list[str]:
-    """At most `limit` lines, then how many more there are."""
-    return lines if len(lines) <= limit else [*lines[:limit], f"- ... and {len(lines) - limit} more"]
 
 
 def weekly_digest(session: DbSession, now: dt.datetime) -> Counts:
@@ -583,19 +538,19 @@ def weekly_digest(session: DbSession, now: dt.datetime) -> Counts:
         for school_id, key in sorted(wanted.items()):
             if key not in won:
                 continue
-            body = _digest_body(names[school_id], monday, sections[school_id], links)
             for recipient in directory.school_leads(school_id):
-                queue_email(session, recipient, f"Weekly placement digest: week beginning {format_date(monday)}",
-                            body, school_id=school_id)
+                notify(session, "weekly_digest", recipient, school_id=school_id, school_name=names[school_id],
+                       monday=monday, sections=sections[school_id], bookings_link=links[0], reflections_link=links[1],
+                       upcoming_days=DIGEST_UPCOMING_DAYS, limit=DIGEST_MAX_LINES)
                 emails += 1
             digests += 1
     return {"digests": digests, "emails_queued": emails}
 
 
-def _digest_sections(session: DbSession, school_ids: list[int], now: dt.datetime) -> dict[int, dict[str, list[str]]]:
+def _digest_sections(session: DbSession, school_ids: list[int], now: dt.datetime) -> dict[int, dict[str, list[Any]]]:
     """Upcoming placements, what is at risk and reflections outstanding, per school, in four queries plus the checklist's six."""
     today = london_date(now)
-    sections: dict[int, dict[str, list[str]]] = {
+    sections: dict[int, dict[str, list[Any]]] = {
         s: {"upcoming": [], "at_risk": [], "outstanding": [], "flagged": []} for s in school_ids}
     upcoming = session.execute(
         _details().where(Booking.school_id.in_(school_ids), Booking.status.in_(ACTIVE), Booking.starts_at >= now,
@@ -603,9 +558,7 @@ def _digest_sections(session: DbSession, school_ids: list[int], now: dt.datetime
         .order_by(Booking.starts_at, Booking.id)
     ).all()
     for row in upcoming:
-        sections[row.school_id]["upcoming"].append(
-            f"- {format_date(row.starts_at)}: {row.first_name} {row.last_name}, {row.offer_title} with "
-            f"{row.employer_name} ({BookingStatus(row.status).label.lower()})")
+        sections[row.school_id]["upcoming"].append(row)
 
     horizon = today + dt.timedelta(days=_max_due_days(session) + 1)
     lists = checklists(session, select(Booking.id).where(
@@ -616,12 +569,9 @@ def _digest_sections(session: DbSession, school_ids: list[int], now: dt.datetime
     with _links():
         for checklist in risky:
             row = details[checklist.booking_id]
-            reasons = "; ".join(f"{item.label} {ItemStatus(item.status).label.lower()}"
-                                + (f" (due {format_date(item.due_on)})" if item.due_on else "")
-                                for item in checklist.risks)
             sections[row.school_id]["at_risk"].append(
-                f"- {row.first_name} {row.last_name}, {_placement(row)}: {reasons}\n"
-                f"  {_link('bookings.school_booking', booking_id=row.booking_id)}")
+                {"row": row, "risks": checklist.risks,
+                 "link": _link("bookings.school_booking", booking_id=row.booking_id)})
 
     year_start = start_of_london_day(academic_year_bounds(academic_year(today))[0])
     outstanding = session.execute(
@@ -636,27 +586,10 @@ def _digest_sections(session: DbSession, school_ids: list[int], now: dt.datetime
     ).all()
     for row in outstanding:
         days = (today - london_date(row.ends_at)).days
-        line = f"- {row.first_name} {row.last_name}, {row.offer_title}, ended {format_date(row.ends_at)}"
-        sections[row.school_id]["outstanding"].append(line)
+        sections[row.school_id]["outstanding"].append(row)
         if days >= row.reflection_flag_days:
-            sections[row.school_id]["flagged"].append(line)
+            sections[row.school_id]["flagged"].append(row)
     return sections
-
-
-def _digest_body(school_name: str, monday: dt.date, sections: dict[str, list[str]], links: tuple[str, str]) -> str:
-    """The digest's text: three sections and where to act."""
-    parts = [f"Weekly placement digest for {school_name}, week beginning {format_date(monday)}."]
-    upcoming, at_risk = sections["upcoming"], sections["at_risk"]
-    outstanding, flagged = sections["outstanding"], sections["flagged"]
-    parts.append(f"Upcoming placements in the next {DIGEST_UPCOMING_DAYS} days: {len(upcoming)}"
-                 + ("\n" + "\n".join(_limited(upcoming)) if upcoming else ""))
-    parts.append(f"At risk (something is overdue): {len(at_risk)}"
-                 + ("\n" + "\n".join(_limited(at_risk)) if at_risk else ""))
-    parts.append(f"Reflections outstanding this academic year (no submitted reflection or debrief): "
-                 f"{len(outstanding)}, of which {len(flagged)} flagged (past the school's flag day)"
-                 + ("\n" + "\n".join(_limited(flagged)) if flagged else ""))
-    parts.append(f"Bookings: {links[0]}\nReflections: {links[1]}")
-    return "\n\n".join(parts)
 
 
 # --- DBS certificate details -----------------------------------------------------------------

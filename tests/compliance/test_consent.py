@@ -301,6 +301,16 @@ def test_an_answer_to_a_request_without_a_sender_goes_to_who_asked_for_the_booki
     assert db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == staff.email)).one()
 
 
+def test_the_email_about_a_consent_given_says_so_in_plain_words():
+    """Wording rule: the subject reads "Consent given: ...", never "Consent consented"."""
+    staff, booking = _setting()
+    request, _ = _send(staff, booking)
+    consent.respond(db.session, request, consent=True, name="Pat Parent")
+    mail = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == staff.email)).one()
+    assert mail.subject.startswith("Consent given: ") and "consented" not in mail.subject
+    assert "Pat Parent has consented for" in mail.body
+
+
 # --- paper forms ----------------------------------------------------------------------------------
 
 
