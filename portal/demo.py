@@ -33,6 +33,7 @@ from portal.core.vocab import (
     DeliveryMode,
     DisabilityConfident,
     OfferStatus,
+    ReflectionStatus,
     RiskAssessmentKind,
     Role,
     SchoolType,
@@ -55,7 +56,7 @@ from portal.offers.services import (
 )
 from portal.organisations.models import Employer, Hub, School, Student
 from portal.organisations.services import StudentDetails, apply_details
-from portal.reflections.models import EmployerFeedback, Reflection, ReflectionStatus
+from portal.reflections.models import EmployerFeedback, Reflection
 
 DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105 - printed for the demo; never used outside seed-demo
 HUB_NAME = "Greater Manchester Careers Hub"

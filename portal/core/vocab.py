@@ -204,6 +204,13 @@ class BookingStatus(Coded):
     NO_SHOW = ("no_show", "Did not attend")
 
 
+class ReflectionStatus(Coded):
+    """Where a reflection is: a draft only the student sees, or submitted to staff."""
+
+    DRAFT = ("draft", "Draft")
+    SUBMITTED = ("submitted", "Submitted")
+
+
 # Bookings that hold a place (and count for overlap checks).
 ACTIVE_BOOKING_STATUSES = frozenset({BookingStatus.REQUESTED, BookingStatus.CONFIRMED})
 # A school stays involved with a placement from the request to its outcome (not once declined or

@@ -24,7 +24,13 @@ from sqlalchemy import and_, case, func, literal, or_, select
 
 from portal.bookings.models import Booking
 from portal.core.dates import academic_year, academic_year_bounds, start_of_london_day
-from portal.core.vocab import WORKPLACE_ACTIVITIES, BookingStatus, SchoolType, SendStatus
+from portal.core.vocab import (
+    WORKPLACE_ACTIVITIES,
+    BookingStatus,
+    ReflectionStatus,
+    SchoolType,
+    SendStatus,
+)
 from portal.db import DbSession
 from portal.offers.models import Offer, OfferSession
 from portal.organisations.models import School, Student
@@ -32,7 +38,6 @@ from portal.reflections.models import (
     EncounterAttendance,
     EncounterLog,
     Reflection,
-    ReflectionStatus,
 )
 
 FIRST_YEAR_GROUP, LAST_YEAR_GROUP = 7, 13

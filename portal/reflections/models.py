@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
 from portal.bookings.models import Booking
+from portal.core.vocab import ReflectionStatus
 from portal.db import utcnow
 from portal.extensions import Model
 from portal.organisations.models import Student
-
-
-class ReflectionStatus(enum.StrEnum):
-    """Where a reflection is: a draft only the student sees, or submitted to staff."""
-
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
 
 
 class Reflection(Model):

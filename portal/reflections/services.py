@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.models import User
 from portal.bookings.models import Booking
-from portal.core.vocab import BookingStatus, Skill
+from portal.core.batches import chunked
+from portal.core.dates import london_date
+from portal.core.vocab import BookingStatus, ReflectionStatus, Skill
 from portal.db import DbSession, utcnow
+from portal.offers.models import Offer, OfferSession
+from portal.organisations.models import School, Student
 from portal.reflections.models import (
     EmployerFeedback,
     EncounterAttendance,
@@ -18,7 +24,6 @@ from portal.reflections.models import (
     FeedbackSkill,
     Reflection,
     ReflectionSkill,
-    ReflectionStatus,
 )
 
 SHORT_SUMMARY_WORDS = 100
@@ -189,3 +194,70 @@ def student_record_notes(session: DbSession, student_id: int) -> StudentRecordNo
         .where(EncounterAttendance.student_id == student_id, EncounterAttendance.attended)
         .order_by(EncounterLog.held_on))]
     return StudentRecordNotes(reflections, feedback, logged)
+
+
+def is_reflection_overdue(days_since_end: int, flag_days: int, *, meaningful: bool) -> bool:
+    """The rule: a completed placement's reflection is overdue once the school's flag days have passed without a
+    submitted reflection or a debrief."""
+    return days_since_end >= flag_days and not meaningful
+
+
+def is_feedback_overdue(days_since_end: int, flag_days: int, *, given: bool) -> bool:
+    """The rule: the employer's feedback is overdue once the school's flag days have passed without it."""
+    return days_since_end >= flag_days and not given
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """Which bookings (by id) have their reflection, or their employer feedback, overdue."""
+
+    reflection: set[int]
+    feedback: set[int]
+
+
+def overdue_among(session: DbSession, booking_ids: Sequence[int], today: dt.date) -> Overdue:
+    """Apply the overdue rules to these completed bookings, in one query."""
+    reflection: set[int] = set()
+    feedback: set[int] = set()
+    for chunk in chunked(booking_ids):
+        rows = session.execute(
+            select(Booking.id, Booking.ends_at, School.reflection_flag_days, Reflection.status,
+                   Reflection.debriefed_at, EmployerFeedback.id.label("feedback_id"))
+            .join(School, School.id == Booking.school_id)
+            .outerjoin(Reflection, Reflection.booking_id == Booking.id)
+            .outerjoin(EmployerFeedback, EmployerFeedback.booking_id == Booking.id)
+            .where(Booking.id.in_(chunk), Booking.status == BookingStatus.COMPLETED.value)
+        ).all()
+        for row in rows:
+            days = (today - london_date(row.ends_at)).days
+            meaningful = row.status == ReflectionStatus.SUBMITTED.value or row.debriefed_at is not None
+            if is_reflection_overdue(days, row.reflection_flag_days, meaningful=meaningful):
+                reflection.add(row.id)
+            if is_feedback_overdue(days, row.reflection_flag_days, given=row.feedback_id is not None):
+                feedback.add(row.id)
+    return Overdue(reflection, feedback)
+
+
+def completed_bookings(*, school_id: int | None = None, employer_id: int | None = None) -> Select[tuple[Booking]]:
+    """Completed bookings of a school or on an employer's sessions, newest first, with what their lists show."""
+    query = select(Booking).where(Booking.status == BookingStatus.COMPLETED.value)
+    if school_id is not None:
+        query = query.where(Booking.school_id == school_id)
+    if employer_id is not None:
+        query = query.where(Booking.employer_id == employer_id)
+    return query.options(
+        joinedload(Booking.student).joinedload(Student.school),
+        joinedload(Booking.session).joinedload(OfferSession.offer).joinedload(Offer.employer),
+    ).order_by(Booking.starts_at.desc(), Booking.id)
+
+
+def reflections_of(session: DbSession, booking_ids: Sequence[int]) -> dict[int, Reflection]:
+    """The reflections of these bookings, by booking id."""
+    return {r.booking_id: r for chunk in chunked(booking_ids)
+            for r in session.scalars(select(Reflection).where(Reflection.booking_id.in_(chunk)))}
+
+
+def feedback_given(session: DbSession, booking_ids: Sequence[int]) -> set[int]:
+    """Which of these bookings have the employer's feedback."""
+    return {b for chunk in chunked(booking_ids) for b in session.scalars(
+        select(EmployerFeedback.booking_id).where(EmployerFeedback.booking_id.in_(chunk)))}

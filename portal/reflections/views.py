@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -14,6 +13,7 @@ from portal import access
 from portal.access import allow
 from portal.bookings.models import Booking
 from portal.core.dates import london_date
+from portal.core.pagination import page_number
 from portal.core.templating import extend_navigation
 from portal.core.vocab import ActivityType, BookingStatus, Role, Skill
 from portal.db import utcnow
@@ -95,37 +95,13 @@ def reflection_edit(booking_id: int) -> Any:
 @bp.route("/school/reflections")
 @allow(Role.SCHOOL)
 def school_reflections() -> Any:
-    """Completed bookings of the school's students, with where each reflection and debrief is."""
-    bookings = db.session.scalars(
-        select(Booking).where(Booking.school_id == current_user.school_id,
-                              Booking.status == BookingStatus.COMPLETED.value)
-        .options(joinedload(Booking.student),
-                 joinedload(Booking.session).joinedload(OfferSession.offer).joinedload(Offer.employer))
-        .order_by(Booking.starts_at.desc(), Booking.id)
-        .limit(500)
-    ).all()
-    reflections = {
-        r.booking_id: r for r in db.session.scalars(
-            select(Reflection).where(Reflection.booking_id.in_([b.id for b in bookings]))
-        )
-    } if bookings else {}
-    return render_template("reflections/school_list.html", bookings=bookings, reflections=reflections,
-                           flagged=_flagged(bookings))
-
-
-def _flagged(bookings: Sequence[Booking]) -> dict[str, set[int]]:
-    """Which bookings the scheduler flagged to staff: reflection or employer feedback still missing after the flag day."""
-    from portal.scheduler.models import Notice
-    from portal.scheduler.notices import follow_up_key
-
-    if not bookings:
-        return {"reflection": set(), "feedback": set()}
-    keys = {track: {follow_up_key(track, b.id, "flag"): b.id for b in bookings} for track in ("reflection", "feedback")}
-    found = set(db.session.scalars(select(Notice.key).where(Notice.key.in_([*keys["reflection"], *keys["feedback"]]))))
-    given = set(db.session.scalars(select(EmployerFeedback.booking_id).where(
-        EmployerFeedback.booking_id.in_([b.id for b in bookings]))))
-    return {"reflection": {b for key, b in keys["reflection"].items() if key in found},
-            "feedback": {b for key, b in keys["feedback"].items() if key in found and b not in given}}
+    """Completed bookings of the school's students, with where each reflection and debrief is, a page at a time."""
+    page = db.paginate(services.completed_bookings(school_id=current_user.school_id), page=page_number(),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    ids = [b.id for b in page.items]
+    return render_template("reflections/school_list.html", page=page, bookings=page.items,
+                           reflections=services.reflections_of(db.session, ids),
+                           overdue=services.overdue_among(db.session, ids, london_date(utcnow())))
 
 
 @bp.route("/school/bookings/<int:booking_id>/reflection", methods=["GET", "POST"])
@@ -176,19 +152,11 @@ def _feedback_labels() -> dict[str, Any]:
 @bp.route("/employer/feedback")
 @allow(Role.EMPLOYER)
 def employer_feedback_list() -> Any:
-    """Completed bookings on the employer's sessions, with whether feedback has been given."""
-    bookings = db.session.scalars(
-        select(Booking).where(Booking.employer_id == current_user.employer_id,
-                              Booking.status == BookingStatus.COMPLETED.value)
-        .options(joinedload(Booking.student).joinedload(Student.school),
-                 joinedload(Booking.session).joinedload(OfferSession.offer))
-        .order_by(Booking.starts_at.desc(), Booking.id)
-        .limit(500)
-    ).all()
-    given = set(db.session.scalars(
-        select(EmployerFeedback.booking_id).where(EmployerFeedback.booking_id.in_([b.id for b in bookings]))
-    )) if bookings else set()
-    return render_template("reflections/employer_list.html", bookings=bookings, given=given)
+    """Completed bookings on the employer's sessions, with whether feedback has been given, a page at a time."""
+    page = db.paginate(services.completed_bookings(employer_id=current_user.employer_id), page=page_number(),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("reflections/employer_list.html", page=page, bookings=page.items,
+                           given=services.feedback_given(db.session, [b.id for b in page.items]))
 
 
 @bp.route("/employer/bookings/<int:booking_id>/feedback", methods=["GET", "POST"])

@@ -34,11 +34,19 @@ from portal.core.dates import (
 from portal.core.links import absolute_url
 from portal.core.notify import notify
 from portal.core.outbox import deliver_pending, smtp_configured
-from portal.core.vocab import ACTIVE_BOOKING_STATUSES, BookingStatus, DbsDecision, ItemStatus, Role
+from portal.core.vocab import (
+    ACTIVE_BOOKING_STATUSES,
+    BookingStatus,
+    DbsDecision,
+    ItemStatus,
+    ReflectionStatus,
+    Role,
+)
 from portal.db import DbSession, utcnow
 from portal.offers.models import Offer, OfferSession
 from portal.organisations.models import Employer, School, Student
-from portal.reflections.models import EmployerFeedback, Reflection, ReflectionStatus
+from portal.reflections.models import EmployerFeedback, Reflection
+from portal.reflections.services import is_feedback_overdue, is_reflection_overdue
 from portal.scheduler.models import Notice
 from portal.scheduler.notices import chunked, claim, existing_keys, follow_up_key
 
@@ -330,7 +338,8 @@ def reflection_prompts(session: DbSession, now: dt.datetime) -> Counts:
     sent_student, sent_flags = _follow_up_tracks(
         session, rows, now, since, "reflection", STUDENT_STEPS, directory,
         participants=lambda row: [address] if (address := _student_address(row)) else [],
-        flag_due=lambda row, days: days >= row.reflection_flag_days and row.debriefed_at is None)
+        flag_due=lambda row, days: is_reflection_overdue(  # the rows hold no submitted reflection
+            days, row.reflection_flag_days, meaningful=row.debriefed_at is not None))
 
     students = Mailbag("reflection_prompt")
     staff = Mailbag("reflections_not_written")
@@ -368,7 +377,7 @@ def feedback_requests(session: DbSession, now: dt.datetime) -> Counts:
     sent_employer, sent_flags = _follow_up_tracks(
         session, rows, now, since, "feedback", EMPLOYER_STEPS, directory,
         participants=lambda row: directory.employer(row.employer_id),
-        flag_due=lambda row, days: days >= row.reflection_flag_days)
+        flag_due=lambda row, days: is_feedback_overdue(days, row.reflection_flag_days, given=False))
 
     employers = Mailbag("feedback_request")
     staff = Mailbag("feedback_not_given")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -264,20 +265,50 @@ def test_record_lists_logged_encounters(client, login, placement):
 # --- the scheduler's 14-day flag, shown to staff ------------------------------------------
 
 
-def test_staff_see_a_flagged_reflection_as_overdue_until_it_is_submitted(placement, login):
-    from portal.scheduler.models import Notice
-
-    booking = placement["booking"]
-    client = login(placement["staff"])
-    assert "Overdue" not in client.get("/school/reflections").get_data(as_text=True)
-    db.session.add(Notice(key=f"reflection:{booking.id}:flag", kind="reflection", booking_id=booking.id,
-                          school_id=booking.school_id))
-    db.session.add(Notice(key=f"feedback:{booking.id}:flag", kind="feedback", booking_id=booking.id,
-                          school_id=booking.school_id))
+def _ended_days_ago(booking, days):
+    """Move the completed booking so that it ended `days` London days ago."""
+    ended = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    booking.starts_at, booking.ends_at = ended - dt.timedelta(hours=4), ended
     db.session.flush()
+
+
+def test_staff_see_a_reflection_as_overdue_by_the_rule_not_by_the_scheduler(placement, login):
+    """Rule: overdue = the school's flag days have passed since the end with no submitted reflection or debrief,
+    whether or not the scheduler has sent its flag email yet."""
+    booking, school = placement["booking"], placement["school"]
+    client = login(placement["staff"])
+    _ended_days_ago(booking, school.reflection_flag_days - 1)
+    assert "Overdue" not in client.get("/school/reflections").get_data(as_text=True)
+    _ended_days_ago(booking, school.reflection_flag_days + 1)  # past the flag day, no flag email sent
     page = client.get("/school/reflections").get_data(as_text=True)
-    assert "Overdue" in page
-    assert "Employer feedback overdue" in page
+    assert ">Overdue<" in page and "Employer feedback overdue" in page
     services.save_reflection(db.session, booking, services.ReflectionAnswers(what_i_did="Helped on reception"),
                              easy_read=False, submit=True)
-    assert "Overdue" not in client.get("/school/reflections").get_data(as_text=True)
+    page = client.get("/school/reflections").get_data(as_text=True)
+    assert ">Overdue<" not in page and "Employer feedback overdue" in page
+
+
+def test_a_flag_email_already_sent_does_not_keep_a_written_reflection_overdue(placement, login):
+    """Rule: once the reflection is submitted it is not overdue, even though the scheduler flagged it earlier."""
+    from portal.scheduler.models import Notice
+
+    booking, school = placement["booking"], placement["school"]
+    _ended_days_ago(booking, school.reflection_flag_days + 3)
+    db.session.add(Notice(key=f"reflection:{booking.id}:flag", kind="reflection", booking_id=booking.id,
+                          school_id=booking.school_id))
+    services.save_reflection(db.session, booking, services.ReflectionAnswers(what_i_did="Helped on reception"),
+                             easy_read=False, submit=True)
+    page = login(placement["staff"]).get("/school/reflections").get_data(as_text=True)
+    assert ">Overdue<" not in page
+
+
+def test_long_reflection_lists_are_paginated_not_cut(placement, login, app):
+    """Rule: every completed booking is reachable: past one page, the rest are on the next page."""
+    per_page = app.config["PAGE_SIZE"]
+    for _ in range(per_page):
+        make_booking(make_student(placement["school"], first_name="Zed"))
+    client = login(placement["staff"])
+    first = client.get("/school/reflections").get_data(as_text=True)
+    assert f"Page 1 of 2 ({per_page + 1} in all)" in first
+    second = client.get("/school/reflections?page=2").get_data(as_text=True)
+    assert second.count('href="/school/bookings/') == 1
