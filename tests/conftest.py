@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 
 from portal import create_app
 from portal.accounts import passwords
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.geo import ensure_lookup
 from tests.geo.helpers import shared_lookup_path
 
@@ -108,6 +108,12 @@ def _fast_password_hashing() -> Iterator[None]:
     passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield
     passwords._hasher = original
+
+
+@pytest.fixture(autouse=True)
+def _throttling_off() -> None:
+    """The limiter is one object: a test that built a throttled app must not leave throttling on for the next."""
+    limiter.enabled = False
 
 
 @pytest.fixture(autouse=True)

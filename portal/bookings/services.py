@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import User
+from portal.accounts.recipients import employer_staff_emails
 from portal.bookings.models import Booking
 from portal.core import audit
 from portal.core.dates import london_date
@@ -26,7 +27,6 @@ from portal.core.vocab import (
     AccessFeature,
     BookingStatus,
     OfferStatus,
-    Role,
 )
 from portal.db import DbSession, utcnow
 from portal.offers.models import Offer, OfferSession
@@ -101,14 +101,6 @@ def overlapping_booking(session: DbSession, student_id: int, starts_at: dt.datet
     ).first()
 
 
-def _employer_staff_emails(session: DbSession, employer_id: int) -> list[str]:
-    """Addresses of the employer's active staff."""
-    return list(session.scalars(
-        select(User.email).where(User.employer_id == employer_id, User.role == Role.EMPLOYER.value,
-                                 User.is_active, User.password_hash.is_not(None))
-    ))
-
-
 def book_student(session: DbSession, staff: User, student: Student, occurrence: OfferSession,
                  now: dt.datetime | None = None) -> Booking:
     """Request a place for a student of the staff member's school; raises BookingRefused."""
@@ -151,7 +143,7 @@ def book_student(session: DbSession, staff: User, student: Student, occurrence: 
             savepoint.rollback()
         raise BookingRefused("duplicate", f"{student.first_name} is already booked on this session") from None
     audit.record(session, "booking_requested", "booking", booking.id, school_id=student.school_id, actor=staff)
-    for email in _employer_staff_emails(session, offer.employer_id):
+    for email in employer_staff_emails(session, offer.employer_id):
         notify(session, "booking_requested", email, employer_id=offer.employer_id, student=student, offer=offer,
                occurrence=occurrence, link=absolute_url("bookings.employer_booking", booking_id=booking.id))
     return booking
@@ -222,7 +214,7 @@ def cancel(session: DbSession, user: User, booking: Booking, reason: str = "", n
     release_place(session, booking.session_id)
     audit.record(session, "booking_cancelled", "booking", booking.id, school_id=booking.school_id, actor=user)
     offer = booking.session.offer
-    for email in _employer_staff_emails(session, booking.employer_id):
+    for email in employer_staff_emails(session, booking.employer_id):
         notify(session, "booking_cancelled", email, employer_id=booking.employer_id, booking=booking, offer=offer)
 
 

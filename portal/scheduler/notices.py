@@ -7,27 +7,21 @@ it taken, and a crash rolls both back so the next run sends it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Select, select
 
+from portal.core.batches import chunked
 from portal.db import DbSession, dialect_insert, utcnow
 from portal.scheduler.models import Notice
 
-CHUNK = 1000  # rows per call (SQLAlchemy splits them into batches within the bound-parameter limit)
 _COLUMNS = ("key", "kind", "booking_id", "school_id", "employer_id")
 
 
 def follow_up_key(kind: str, booking_id: int, step: str) -> str:
     """The key of a follow-up about a booking: kind "reflection" or "feedback", a step such as "remind2" or "flag"."""
     return f"{kind}:{booking_id}:{step}"
-
-
-def chunked(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    """Successive slices of at most `size` items."""
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def claim(session: DbSession, rows: Iterable[dict[str, Any]]) -> set[str]:

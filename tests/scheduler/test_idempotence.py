@@ -44,7 +44,7 @@ def test_a_crash_after_claiming_keys_commits_neither_key_nor_email_and_the_rerun
     def broken_mail(*_args, **_kwargs):
         raise ConnectionError("the process died before the email was stored")
 
-    monkeypatch.setattr(jobs, "notify", broken_mail)
+    monkeypatch.setattr(jobs.common, "notify", broken_mail)
     crashed = tick(app, "2027-05-24T16:00", expect_exit=1)
     assert not crashed["ok"]
     assert {"reflection_prompts", "feedback_requests", "compliance_and_escalations", "insurance_reminders",
