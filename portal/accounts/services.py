@@ -15,6 +15,7 @@ from portal.accounts.passwords import hash_password, needs_rehash, password_prob
 from portal.accounts.tokens import WELCOME_PURPOSES, find_token, issue_token, redeem_token
 from portal.core.links import absolute_url
 from portal.core.notify import notify
+from portal.core.refusals import FieldRefusal
 from portal.core.vocab import Role
 from portal.db import DbSession, utcnow
 from portal.extensions import db
@@ -26,13 +27,10 @@ if TYPE_CHECKING:
 SIGN_IN_FAILED = "Enter a correct email address and password. After several wrong attempts you must wait 15 minutes."
 
 
-class AccountError(ValueError):
+class AccountError(FieldRefusal):
     """A rule about accounts was broken; the message is for the person."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        """Keep the form field the message belongs to, when there is one."""
-        super().__init__(message)
-        self.field = field
+    code_for_class = "account_refused"
 
 
 def load_user_from_session(session_id: str) -> User | None:

@@ -35,6 +35,7 @@ from portal.accounts.models import ApiToken, TokenPurpose, User
 from portal.accounts.services import AccountError
 from portal.accounts.tokens import TokenInvalid, find_token, issue_api_token, revoke_api_token
 from portal.core.links import local_path
+from portal.core.refusals import show_on_form
 from portal.core.templating import extend_navigation
 from portal.core.vocab import Role
 from portal.extensions import db, limiter
@@ -64,15 +65,6 @@ def _start_session(user: User, next_path: str | None = None) -> Any:
     if flashes:
         session["_flashes"] = flashes  # ... except the confirmation we just gave
     return redirect(next_path or url_for(services.home_endpoint(user)))
-
-
-def _form_error(form: Any, error: AccountError) -> None:
-    """Attach a service error to its field, or to the whole form."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -130,7 +122,7 @@ def register_school() -> Any:
             )
         except AccountError as error:
             db.session.rollback()
-            _form_error(form, error)
+            show_on_form(form, error)
         else:
             db.session.commit()
             flash(f"{user.school.name if user.school else 'Your school'} is registered.", "success")
@@ -151,7 +143,7 @@ def register_employer() -> Any:
             )
         except AccountError as error:
             db.session.rollback()
-            _form_error(form, error)
+            show_on_form(form, error)
         else:
             db.session.commit()
             flash("Your organisation is registered. A careers hub will check it before schools book.", "success")
@@ -176,7 +168,7 @@ def change_password() -> Any:
             services.change_password(current_user, form.current_password.data, form.password.data)
         except AccountError as error:
             db.session.rollback()
-            _form_error(form, error)
+            show_on_form(form, error)
         else:
             db.session.commit()
             login_user(current_user)  # keep this session with the new session version
@@ -265,7 +257,7 @@ def invite() -> Any:
             )
         except AccountError as error:
             db.session.rollback()
-            _form_error(form, error)
+            show_on_form(form, error)
         else:
             db.session.commit()
             flash(f"Invitation sent to {form.email.data}.", "success")

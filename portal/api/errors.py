@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from portal.bookings.services import BookingRefused
+from portal.core.refusals import Refusal
 
-# BookingRefused codes by the status they get. Conflicts (409): the place can't be had as things stand.
+# Refusal codes by the status they get. Conflicts (409): the place can't be had as things stand.
 BOOKING_CONFLICTS = ("session_full", "overlap", "duplicate")
 DECISION_CONFLICTS = ("wrong_state",)
 CONFLICT_CODES = frozenset(BOOKING_CONFLICTS + DECISION_CONFLICTS)
@@ -43,8 +43,8 @@ def not_found(message: str) -> ApiError:
     return ApiError(404, "not_found", message)
 
 
-def from_refusal(refusal: BookingRefused) -> ApiError:
-    """Map a booking rule's refusal to its status: 409 for conflicts, 404 for not found, 422 otherwise."""
+def from_refusal(refusal: Refusal) -> ApiError:
+    """Map any service's refusal to its status: 409 for conflicts, 404 for not found, 422 otherwise."""
     if refusal.code in CONFLICT_CODES:
         status = 409
     elif refusal.code == "not_found":

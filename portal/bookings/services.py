@@ -22,6 +22,7 @@ from portal.core import audit
 from portal.core.dates import london_date
 from portal.core.links import absolute_url
 from portal.core.notify import notify
+from portal.core.refusals import Refusal
 from portal.core.vocab import (
     ACTIVE_BOOKING_STATUSES,
     AccessFeature,
@@ -35,13 +36,8 @@ from portal.organisations.models import Student
 MAX_DAYS_AHEAD = 2 * 365
 
 
-class BookingRefused(ValueError):
+class BookingRefused(Refusal):
     """A booking or a change to one is not allowed; `code` is stable for the API, the message is for people."""
-
-    def __init__(self, code: str, message: str) -> None:
-        """Keep the machine code beside the human message."""
-        super().__init__(message)
-        self.code = code
 
 
 def eligibility_problems(student: Student, offer: Offer, occurrence: OfferSession, now: dt.datetime,

@@ -46,6 +46,10 @@ class DbsNoteInvalid(ComplianceRefused):
         super().__init__("invalid", message, field)
         self.problems = problems
 
+    def by_field(self) -> list[tuple[str | None, str]]:
+        """Every field at fault, each with its message."""
+        return list(self.problems)
+
 
 def _problems(decision: str, reason: str, level: str | None, issued_on: dt.date | None, last4: str,
               update_service_checked: bool | None, today: dt.date) -> list[tuple[str, str]]:

@@ -121,7 +121,8 @@ def add_attestation(session: DbSession, employer_user: User, offer: Offer, state
     """Record the employer's statement that its own risk assessment covers the chosen sessions."""
     text = (statement or "").strip()
     if not text:
-        raise RiskAssessmentRefused("statement_required", "Describe the risk assessment that covers this activity")
+        raise RiskAssessmentRefused("statement_required", "Describe the risk assessment that covers this activity",
+                                    "statement")
     if len(text) > MAX_ATTESTATION_LENGTH:
         raise RiskAssessmentRefused("statement_too_long",
                                     f"The statement must be {MAX_ATTESTATION_LENGTH} characters or fewer")

@@ -12,6 +12,7 @@ from portal.access import allow
 from portal.compliance import risk, uploads
 from portal.compliance.models import RiskAssessment
 from portal.compliance.risk_forms import AttestationForm, ReviewForm, UploadForm
+from portal.core.refusals import show_on_form
 from portal.core.vocab import Role
 from portal.db import utcnow
 from portal.extensions import db
@@ -58,14 +59,6 @@ def _submitted(form: UploadForm | AttestationForm, offer: Offer) -> bool:
     return form.validate_on_submit()
 
 
-def _refused(form: UploadForm | AttestationForm, refusal: risk.RiskAssessmentRefused) -> None:
-    """Put a service refusal beside the field it is about."""
-    if refusal.code == "statement_required" and isinstance(form, AttestationForm):
-        form.statement.errors.append(str(refusal))
-    else:
-        form.sessions.errors.append(str(refusal))
-
-
 @bp.route("/employer/offers/<int:offer_id>/risk-assessment")
 @allow(Role.EMPLOYER)
 def offer_risk_assessment(offer_id: int) -> Any:
@@ -91,7 +84,7 @@ def upload(offer_id: int) -> Any:
             except risk.RiskAssessmentRefused as refusal:
                 db.session.rollback()
                 uploads.delete_stored(stored.stored_name)
-                _refused(form, refusal)
+                show_on_form(form, refusal, {"": "sessions"})
             except BaseException:
                 db.session.rollback()
                 uploads.delete_stored(stored.stored_name)
@@ -114,7 +107,7 @@ def attest(offer_id: int) -> Any:
             risk.add_attestation(db.session, current_user, offer, form.statement.data or "", form.sessions.data or [])
         except risk.RiskAssessmentRefused as refusal:
             db.session.rollback()
-            _refused(form, refusal)
+            show_on_form(form, refusal, {"": "sessions"})
         else:
             db.session.commit()
             flash("Attestation saved. Schools booked on these sessions have been asked to review it.", "success")

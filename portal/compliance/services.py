@@ -9,21 +9,16 @@ from portal.accounts.models import User
 from portal.bookings.models import Booking
 from portal.core import audit
 from portal.core.dates import format_date
+from portal.core.refusals import Refusal
 from portal.core.vocab import ACTIVE_BOOKING_STATUSES
 from portal.db import DbSession, utcnow
 
 
-class ComplianceRefused(ValueError):
+class ComplianceRefused(Refusal):
     """A compliance action is not allowed; `code` is stable for code and tests, the message is for people.
 
     `field` names the form field at fault, when there is one.
     """
-
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        """Keep the machine code and the field beside the human message."""
-        super().__init__(message)
-        self.code = code
-        self.field = field
 
 
 def require_school_booking(staff: User, booking: Booking) -> None:

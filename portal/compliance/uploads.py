@@ -19,6 +19,8 @@ from flask import current_app
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
+from portal.core.refusals import FieldRefusal
+
 PDF_MAGIC = b"%PDF-"
 STORED_NAME = re.compile(r"[0-9a-f]{32}\.pdf")
 FALLBACK_NAME = "risk-assessment.pdf"
@@ -26,8 +28,10 @@ MAX_NAME_LENGTH = 200
 _CHUNK = 64 * 1024
 
 
-class UploadRejected(ValueError):
+class UploadRejected(FieldRefusal):
     """The uploaded file cannot be accepted; the message says why, for the person who sent it."""
+
+    code_for_class = "upload_rejected"
 
 
 class NotAStoredName(ValueError):

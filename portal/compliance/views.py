@@ -31,6 +31,7 @@ from portal.compliance.forms import (
 )
 from portal.core.dates import london_date
 from portal.core.pagination import page_number
+from portal.core.refusals import saved, show_on_form
 from portal.core.vocab import ACTIVE_BOOKING_STATUSES, Role
 from portal.db import utcnow
 from portal.extensions import db, limiter
@@ -44,29 +45,9 @@ def _parent_link_limit() -> str:
     return str(current_app.config.get("CONSENT_LINK_RATE_LIMIT", "30 per hour"))
 
 
-def _field_error(form: Any, error: services.ComplianceRefused) -> None:
-    """Put a service's refusal beside its field (every field for a DBS note), or above the form."""
-    problems = error.problems if isinstance(error, dbs.DbsNoteInvalid) else [(error.field, str(error))]
-    for name, message in problems:
-        field = form[name] if name and name in form else None
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)
-
-
 def _saved(form: Any, action: Callable[[], object]) -> bool:
     """Run a service action for a submitted, valid form and commit; on a refusal roll back and show why."""
-    if not form.validate_on_submit():
-        return False
-    try:
-        action()
-    except services.ComplianceRefused as refusal:
-        db.session.rollback()
-        _field_error(form, refusal)
-        return False
-    db.session.commit()
-    return True
+    return form.validate_on_submit() and saved(form, action)[0]
 
 
 # --- DBS notes ------------------------------------------------------------------------------
@@ -181,7 +162,7 @@ def parent_consent(token: str) -> Any:
             return _link_invalid_page(invalid)
         except services.ComplianceRefused as refusal:
             db.session.rollback()
-            _field_error(form, refusal)
+            show_on_form(form, refusal)
         else:
             db.session.commit()
             return _parent_page(render_template(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, update
 
 from portal.core.dates import format_date, london_date
+from portal.core.refusals import FieldRefusal
 from portal.core.vocab import (
     YEAR_GROUPS,
     AccessFeature,
@@ -38,17 +39,16 @@ INSURANCE_WARNING_DAYS = 30
 OFFER_REF_PREFIX = "OF-"
 
 
-class OfferError(ValueError):
+class OfferError(FieldRefusal):
     """A rule about offers was broken; the message is for the person, field names the form field."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        """Keep the form field the message belongs to, when there is one."""
-        super().__init__(message)
-        self.field = field
+    code_for_class = "invalid_offer"
 
 
 class PublishRefused(OfferError):
     """The offer cannot be published yet; problems lists every reason."""
+
+    code_for_class = "not_publishable"
 
     def __init__(self, problems: list[str]) -> None:
         """Keep each reason so a page can list them."""
@@ -290,6 +290,8 @@ STATUS_VERBS = {
 
 class OfferStateError(OfferError):
     """The status change is not allowed from the offer's current status."""
+
+    code_for_class = "wrong_state"
 
 
 def future_sessions(offer: Offer, now: dt.datetime) -> list[OfferSession]:

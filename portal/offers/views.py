@@ -16,6 +16,7 @@ from portal.access import allow
 from portal.core.csvimport import MAX_ERRORS_SHOWN, ImportFailed
 from portal.core.dates import format_datetime, london_date, to_london
 from portal.core.pagination import page_number
+from portal.core.refusals import saved
 from portal.core.templating import extend_navigation
 from portal.core.vocab import DeliveryMode, OfferStatus, Role
 from portal.db import utcnow
@@ -47,26 +48,12 @@ extend_navigation(Role.HUB, "Import", "offers.hub_import")
 
 
 
-def _form_error(form: Any, error: services.OfferError, fields: dict[str, str] | None = None) -> None:
-    """Attach a service error to its field (renamed through fields), or to the whole form."""
-    name = (fields or {}).get(error.field or "", error.field)
-    field = getattr(form, name, None) if name else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
-
-
 def _saved(form: Any, action: Callable[[], Any], message: str, target: Callable[[Any], str],
            fields: dict[str, str] | None = None) -> Any:
     """Run a service call for a valid form: commit, flash and redirect; or roll back and show the error (None)."""
-    try:
-        result = action()
-    except services.OfferError as error:
-        db.session.rollback()
-        _form_error(form, error, fields)
+    ok, result = saved(form, action, fields)
+    if not ok:
         return None
-    db.session.commit()
     flash(message, "success")
     return redirect(target(result))
 

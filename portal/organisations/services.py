@@ -9,18 +9,16 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import User
 from portal.core import audit
+from portal.core.refusals import FieldRefusal
 from portal.core.vocab import VettingStatus
 from portal.db import DbSession, utcnow
 from portal.organisations.models import Employer, School, Student, StudentInterest, StudentNeed
 
 
-class RosterError(ValueError):
+class RosterError(FieldRefusal):
     """A roster rule was broken; the message is for the person, field names the form field."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        """Keep the form field the message belongs to."""
-        super().__init__(message)
-        self.field = field
+    code_for_class = "roster_refused"
 
 
 @dataclass
@@ -116,7 +114,8 @@ def update_compliance_settings(session: DbSession, staff: User, school: School, 
     if careers_leader_id is not None:
         leader = session.get(User, careers_leader_id)
         if leader is None or leader.school_id != school.id or not leader.is_active:
-            raise ValueError("The careers leader must be a member of your school's staff")
+            raise FieldRefusal("The careers leader must be a member of your school's staff", "careers_leader_id",
+                           code="not_staff")
     school.careers_leader_id = careers_leader_id
     for name in COMPLIANCE_SETTINGS:
         setattr(school, name, int(days[name]))

@@ -11,7 +11,6 @@ from sqlalchemy import func, or_, select
 from portal import access
 from portal.access import allow
 from portal.accounts.services import (
-    AccountError,
     active_school_staff,
     issue_student_sign_in,
     student_account,
@@ -20,6 +19,7 @@ from portal.accounts.services import (
 from portal.core.csvimport import MAX_ERRORS_SHOWN, ImportFailed
 from portal.core.models import AuditEvent
 from portal.core.pagination import page_number
+from portal.core.refusals import saved
 from portal.core.templating import extend_navigation
 from portal.core.vocab import Role, VettingStatus
 from portal.db import utcnow
@@ -83,15 +83,10 @@ def compliance_settings() -> Any:
     if request.method == "GET":
         form.careers_leader_id.data = school.careers_leader_id or 0
     if form.validate_on_submit():
-        try:
-            services.update_compliance_settings(
-                db.session, current_user, school, form.careers_leader_id.data or None,
-                {name: getattr(form, name).data for name in services.COMPLIANCE_SETTINGS})
-        except ValueError as error:
-            db.session.rollback()
-            form.careers_leader_id.errors = [str(error)]
-        else:
-            db.session.commit()
+        ok, _ = saved(form, lambda: services.update_compliance_settings(
+            db.session, current_user, school, form.careers_leader_id.data or None,
+            {name: getattr(form, name).data for name in services.COMPLIANCE_SETTINGS}))
+        if ok:
             flash("Compliance settings saved. Checklists use the new deadlines from now on.", "success")
             return redirect(url_for("organisations.compliance_settings"))
     return render_template("organisations/compliance_settings.html", form=form), (400 if form.errors else 200)
@@ -126,13 +121,9 @@ def student_new() -> Any:
     """Add one student to the roster."""
     form = StudentForm()
     if form.validate_on_submit():
-        try:
-            student = services.add_student(db.session, current_user.school, _details_from(form))
-        except services.RosterError as error:
-            db.session.rollback()
-            getattr(form, error.field or "student_ref").errors.append(str(error))
-        else:
-            db.session.commit()
+        ok, student = saved(form, lambda: services.add_student(db.session, current_user.school, _details_from(form)),
+                            {"": "student_ref"})
+        if ok:
             flash(f"{student.full_name} has been added.", "success")
             return redirect(url_for("organisations.student_detail", student_id=student.id))
     return render_template("organisations/student_form.html", form=form, student=None), (400 if form.errors else 200)
@@ -160,13 +151,9 @@ def student_edit(student_id: int) -> Any:
         "disadvantaged": "yes" if student.disadvantaged else "no",
     } if request.method == "GET" else None)
     if form.validate_on_submit():
-        try:
-            services.update_student(db.session, student, _details_from(form))
-        except services.RosterError as error:
-            db.session.rollback()
-            getattr(form, error.field or "student_ref").errors.append(str(error))
-        else:
-            db.session.commit()
+        ok, _ = saved(form, lambda: services.update_student(db.session, student, _details_from(form)),
+                      {"": "student_ref"})
+        if ok:
             flash("The student's details have been saved.", "success")
             return redirect(url_for("organisations.student_detail", student_id=student.id))
     elif request.method == "GET":
@@ -182,13 +169,9 @@ def student_sign_in(student_id: int) -> Any:
     student = _own_student(student_id)
     form = StudentSignInForm(email=student.email)
     if form.validate_on_submit():
-        try:
-            link = issue_student_sign_in(db.session, current_user, student, form.email.data)
-        except AccountError as error:
-            db.session.rollback()
-            form.email.errors = [str(error)]
-        else:
-            db.session.commit()
+        ok, link = saved(form, lambda: issue_student_sign_in(db.session, current_user, student, form.email.data),
+                         {"": "email"})
+        if ok:
             return render_template("organisations/student_sign_in_done.html", student=student, link=link)
     return render_template("organisations/student_sign_in.html", form=form, student=student), (400 if form.errors else 200)
 
