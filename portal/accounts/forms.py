@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Regexp
 
-from portal.core.forms import NewPassword, PostcodeField, lower_filter, strip_filter
+from portal.core.forms import NewPassword, PortalForm, PostcodeField, lower_filter, strip_filter
 from portal.core.vocab import SchoolType, Sector
 
 EMAIL_MESSAGE = "Enter an email address in the correct format, like name@example.com"
@@ -30,14 +29,14 @@ def _new_password_field(label: str = "Create a password") -> PasswordField:
     )
 
 
-class SignInForm(FlaskForm):
+class SignInForm(PortalForm):
     """Email and password."""
 
     email = _email_field()
     password = PasswordField("Password", validators=[DataRequired("Enter your password")])
 
 
-class PersonFields(FlaskForm):
+class PersonFields(PortalForm):
     """The registering person's name, email and password."""
 
     person_name = StringField(
@@ -86,7 +85,7 @@ class RegisterEmployerForm(PersonFields):
     )
 
 
-class InviteForm(FlaskForm):
+class InviteForm(PortalForm):
     """A colleague to invite."""
 
     name = StringField(
@@ -96,7 +95,7 @@ class InviteForm(FlaskForm):
     email = _email_field("Their work email address")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(PortalForm):
     """Current and new password."""
 
     current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password")])
@@ -106,26 +105,26 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(PortalForm):
     """Where to send a reset link."""
 
     email = _email_field()
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(PortalForm):
     """A new password from a link."""
 
     password = _new_password_field("Choose a password")
 
 
-class WelcomeForm(FlaskForm):
+class WelcomeForm(PortalForm):
     """Name and password for an invited person."""
 
     name = StringField("Your full name", filters=[strip_filter], validators=[DataRequired("Enter your full name"), Length(max=120)])
     password = _new_password_field("Choose a password")
 
 
-class ApiTokenForm(FlaskForm):
+class ApiTokenForm(PortalForm):
     """A name to recognise a new API token by."""
 
     name = StringField(

@@ -12,6 +12,7 @@ from portal import access
 from portal.access import allow
 from portal.bookings.forms import BookForm
 from portal.core.dates import day_warning
+from portal.core.ids import parse_id
 from portal.core.templating import extend_navigation
 from portal.core.vocab import Role
 from portal.extensions import db
@@ -39,7 +40,7 @@ def match() -> Any:
     """Match one student, a year or tutor group, or a hand-picked list."""
     form = MatchForm(request.args)
     school = current_user.school
-    picked = [int(v) for v in request.args.getlist("student_ids") if v.isdigit()]
+    picked = [i for i in (parse_id(v) for v in request.args.getlist("student_ids")) if i is not None]
     asked = any(k in request.args for k in ("student_id", "year_group", "tutor_group", "student_ids"))
     context: dict[str, Any] = {"form": form, "asked": asked, "picked": picked, "day_warning": day_warning,
                                "book_form": BookForm(), "school": school}
@@ -47,9 +48,12 @@ def match() -> Any:
         context["no_location"] = True
     if asked and form.validate():
         match_request = _request_from(form)
-        if form.student_id.data and str(form.student_id.data).isdigit():
+        if form.student_id.data:
+            student_id = parse_id(str(form.student_id.data))
+            if student_id is None:
+                abort(404)
             student = db.session.scalars(
-                access.students_of(current_user).where(Student.id == int(form.student_id.data))
+                access.students_of(current_user).where(Student.id == student_id)
                 .options(selectinload(Student.needs), selectinload(Student.interests))
             ).first()
             if student is None:

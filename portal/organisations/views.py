@@ -14,6 +14,7 @@ from portal.access import allow
 from portal.accounts.models import User
 from portal.accounts.services import AccountError, issue_student_sign_in
 from portal.core.csvimport import MAX_ERRORS_SHOWN, ImportFailed
+from portal.core.ids import parse_id
 from portal.core.models import AuditEvent
 from portal.core.pagination import page_number
 from portal.core.vocab import Role, VettingStatus
@@ -238,7 +239,7 @@ def roster_import() -> Any:
 def roster_leavers() -> Any:
     """Mark students missing from an import as having left (kept for destinations, not deleted)."""
     form = LeaversForm()
-    form.student_ids.choices = [(int(v), v) for v in request.form.getlist("student_ids") if v.isdigit()]
+    form.student_ids.choices = [(parse_id(v), v) for v in request.form.getlist("student_ids") if parse_id(v)]
     if not form.validate_on_submit():
         abort(400)
     count = mark_left(db.session, current_user.school, form.student_ids.data or [], utcnow().date())
