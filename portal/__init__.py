@@ -26,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     load_config(app, test_config)
     _trust_proxies(app)
+    _register_converters(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
@@ -87,6 +88,13 @@ def _configure_engine(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
 
 
+def _register_converters(app: Flask) -> None:
+    """`<int:...>` in every route takes only ids a row could have, so 2^31 and beyond are a 404 before any view runs."""
+    from portal.core.ids import StorableIdConverter
+
+    app.url_map.converters["int"] = StorableIdConverter
+
+
 def _register_models() -> None:
     """Import every model module so the metadata is complete (migrations, tests)."""
     import portal.accounts.models
@@ -141,7 +149,9 @@ def _register_security(app: Flask) -> None:
     """Deny-by-default access check, user loading and security headers."""
     from portal import access
     from portal.accounts.services import load_user_from_session
+    from portal.core.cleaning import refuse_unclean_requests
 
+    app.before_request(refuse_unclean_requests)
     app.before_request(access.refuse_undeclared_views)
     login_manager.user_loader(load_user_from_session)
     login_manager.login_view = "accounts.sign_in"

@@ -16,6 +16,7 @@ from flask import abort, current_app, g, jsonify, request
 from flask_login import current_user
 from sqlalchemy import Select, select
 
+from portal.core.ids import is_storable_id
 from portal.core.vocab import INVOLVED_BOOKING_STATUSES, Role
 from portal.extensions import db, login_manager
 
@@ -118,7 +119,7 @@ def schools_of(user: Any) -> Select[Any]:
 
 def get_owned_or_404(model: type[Any], object_id: int, permitted: Callable[[Any, Any], bool]) -> Any:
     """Load one object by id and return it only if the user may see it; 404 otherwise (no leak)."""
-    obj = db.session.get(model, object_id)
+    obj = db.session.get(model, object_id) if is_storable_id(object_id) else None
     if obj is None or not permitted(current_user, obj):
         abort(404)
     return obj

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, Field, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Regexp, ValidationError
 
 from portal.accounts.passwords import password_problem
-from portal.core.forms import PostcodeField, lower_filter, strip_filter
+from portal.core.forms import PortalForm, PostcodeField, lower_filter, strip_filter
 from portal.core.vocab import SchoolType, Sector
 
 EMAIL_MESSAGE = "Enter an email address in the correct format, like name@example.com"
@@ -50,14 +49,14 @@ def _new_password_field(label: str = "Create a password") -> PasswordField:
     )
 
 
-class SignInForm(FlaskForm):
+class SignInForm(PortalForm):
     """Email and password."""
 
     email = _email_field()
     password = PasswordField("Password", validators=[DataRequired("Enter your password")])
 
 
-class PersonFields(FlaskForm):
+class PersonFields(PortalForm):
     """The registering person's name, email and password."""
 
     person_name = StringField(
@@ -106,7 +105,7 @@ class RegisterEmployerForm(PersonFields):
     )
 
 
-class InviteForm(FlaskForm):
+class InviteForm(PortalForm):
     """A colleague to invite."""
 
     name = StringField(
@@ -116,7 +115,7 @@ class InviteForm(FlaskForm):
     email = _email_field("Their work email address")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(PortalForm):
     """Current and new password."""
 
     current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password")])
@@ -126,26 +125,26 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(PortalForm):
     """Where to send a reset link."""
 
     email = _email_field()
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(PortalForm):
     """A new password from a link."""
 
     password = _new_password_field("Choose a password")
 
 
-class WelcomeForm(FlaskForm):
+class WelcomeForm(PortalForm):
     """Name and password for an invited person."""
 
     name = StringField("Your full name", filters=[strip_filter], validators=[DataRequired("Enter your full name"), Length(max=120)])
     password = _new_password_field("Choose a password")
 
 
-class ApiTokenForm(FlaskForm):
+class ApiTokenForm(PortalForm):
     """A name to recognise a new API token by."""
 
     name = StringField(

@@ -231,8 +231,9 @@ RESPONSES: dict[str, Any] = {
                      "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}},
     "Forbidden": _response("Your role may not use this endpoint (code forbidden)", _error(["forbidden"])),
     "NotFound": _response("Not found, or not yours (code not_found)", _error(["not_found"])),
-    "Invalid": _response("Invalid or unknown parameters or fields: details names each (code invalid_request)",
-                         _error(["invalid_request"])),
+    "Invalid": _response("Invalid or unknown parameters or fields: details names each (code invalid_request), "
+                         "or text with a NUL, a control character or a broken character (invalid_text)",
+                         _error(["invalid_request", "invalid_text"])),
     "Error": _response("Any other error (405, 413, 429, 500), in the same shape", ref("Error")),
 }
 
@@ -323,7 +324,7 @@ PATHS: dict[str, Any] = {
                     "409": _response("No place for this student: " + ", ".join(BOOKING_CONFLICTS),
                                      _error(list(BOOKING_CONFLICTS))),
                     "422": _response("Invalid fields (invalid_request), or a booking rule refuses it: "
-                                     + ", ".join(BOOKING_REFUSALS), _error(["invalid_request", *BOOKING_REFUSALS])),
+                                     + ", ".join(BOOKING_REFUSALS), _error(["invalid_request", "invalid_text", *BOOKING_REFUSALS])),
                 },
             ),
         },
@@ -342,7 +343,7 @@ PATHS: dict[str, Any] = {
                 "409": _response("The booking is not waiting for a decision (wrong_state)",
                                  _error(list(DECISION_CONFLICTS))),
                 "422": _response("Invalid fields (invalid_request), or declining without a reason (reason_required)",
-                                 _error(["invalid_request", *DECISION_REFUSALS])),
+                                 _error(["invalid_request", "invalid_text", *DECISION_REFUSALS])),
             },
         ),
     }},

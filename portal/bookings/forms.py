@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.core.forms import MultiCheckboxField, strip_filter
+from portal.core.forms import MultiCheckboxField, PortalForm, strip_filter
 
 
-class BookForm(FlaskForm):
+class BookForm(PortalForm):
     """One session and the students to book on it."""
 
     session_id = HiddenField(validators=[DataRequired()])
     student_ids = MultiCheckboxField("Students to book", coerce=int, validators=[DataRequired("Choose at least one student")])
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(PortalForm):
     """The employer confirms or declines a request."""
 
     decision = RadioField(
@@ -29,11 +28,11 @@ class DecisionForm(FlaskForm):
     )
 
 
-class CancelForm(FlaskForm):
+class CancelForm(PortalForm):
     """Why the school is cancelling."""
 
     reason = TextAreaField("Reason (optional)", filters=[strip_filter], validators=[Optional(), Length(max=500)])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """A one-button action (CSRF only)."""

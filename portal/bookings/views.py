@@ -22,6 +22,7 @@ from portal.compliance.checklist import (
     still_to_happen,
 )
 from portal.core.dates import london_date
+from portal.core.ids import parse_id
 from portal.core.links import same_site_path
 from portal.core.pagination import page_number
 from portal.core.templating import extend_navigation
@@ -95,11 +96,12 @@ def _booking_or_404(booking_id: int, permitted: Any) -> Booking:
 def book() -> Any:
     """Book the chosen students onto a session; each one is booked or refused with the reason."""
     form = BookForm()
-    form.student_ids.choices = [(int(v), v) for v in request.form.getlist("student_ids") if v.isdigit()]
-    if not form.validate_on_submit() or not str(form.session_id.data).isdigit():
+    form.student_ids.choices = [(parse_id(v), v) for v in request.form.getlist("student_ids") if parse_id(v)]
+    session_id = parse_id(str(form.session_id.data or ""))
+    if not form.validate_on_submit() or session_id is None:
         flash("Choose at least one student to book.", "info")
         return redirect(same_site_path(request.referrer) or url_for("matching.match"))
-    occurrence = db.session.get(OfferSession, int(form.session_id.data))
+    occurrence = db.session.get(OfferSession, session_id)
     if occurrence is None:
         abort(404)
     students = db.session.scalars(

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal.compliance.consent import NAME_MAX
 from portal.compliance.dbs import CHECKED_FIELDS, NOT_REQUIRED_FIELDS, REASON_MAX
-from portal.core.forms import DateInputField, lower_filter, strip_filter
+from portal.core.forms import DateInputField, PortalForm, lower_filter, strip_filter
 from portal.core.vocab import ConsentDecision, DbsDecision, DbsLevel
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -25,7 +24,7 @@ class ForDecision(Optional):
         self.field_flags: dict[str, bool] = {}
 
 
-class DbsNoteForm(FlaskForm):
+class DbsNoteForm(PortalForm):
     """The school's DBS decision: "not required" with a reason, or the check's details.
 
     Both groups are on the page (no JavaScript needed); only the group of the chosen decision is
@@ -81,7 +80,7 @@ class DbsNoteForm(FlaskForm):
                 self.update_service_checked.data = "yes" if note.update_service_checked else "no"
 
 
-class ConsentRequestForm(FlaskForm):
+class ConsentRequestForm(PortalForm):
     """The parent's or carer's email address the consent link goes to."""
 
     parent_email = EmailField(
@@ -91,7 +90,7 @@ class ConsentRequestForm(FlaskForm):
         description="We email a link that works once. Sending a new link stops any earlier one from working.")
 
 
-class PaperConsentForm(FlaskForm):
+class PaperConsentForm(PortalForm):
     """A consent form the school received on paper."""
 
     responder_name = StringField("Full name of the parent or carer who signed", filters=[strip_filter],
@@ -104,7 +103,7 @@ class PaperConsentForm(FlaskForm):
 PARENT_CHOICES = [("consent", "Yes, I give consent"), ("decline", "No, I do not give consent")]
 
 
-class ParentConsentForm(FlaskForm):
+class ParentConsentForm(PortalForm):
     """The parent's or carer's answer, with their name."""
 
     answer = RadioField("Do you give consent?", choices=PARENT_CHOICES,
@@ -113,5 +112,5 @@ class ParentConsentForm(FlaskForm):
                                  validators=[DataRequired("Enter your full name"), Length(max=NAME_MAX)])
 
 
-class BriefedForm(FlaskForm):
+class BriefedForm(PortalForm):
     """Staff record that the student has been briefed (a button)."""

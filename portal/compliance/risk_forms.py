@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal.compliance.risk import MAX_ATTESTATION_LENGTH
-from portal.core.forms import MultiCheckboxField, strip_filter
+from portal.core.forms import MultiCheckboxField, PortalForm, strip_filter
 
 CHOOSE_SESSIONS = "Choose at least one session the risk assessment covers"
 
 
-class UploadForm(FlaskForm):
+class UploadForm(PortalForm):
     """A PDF risk assessment and the sessions it covers (type and size are checked by portal.compliance.uploads)."""
 
     document = FileField("Risk assessment (PDF)", validators=[FileRequired("Select a PDF file to upload")],
@@ -21,7 +20,7 @@ class UploadForm(FlaskForm):
     sessions = MultiCheckboxField("Sessions it covers", coerce=int, validators=[DataRequired(CHOOSE_SESSIONS)])
 
 
-class AttestationForm(FlaskForm):
+class AttestationForm(PortalForm):
     """The employer's statement that its own risk assessment covers the activity, and the sessions."""
 
     statement = TextAreaField(
@@ -37,5 +36,5 @@ class AttestationForm(FlaskForm):
     sessions = MultiCheckboxField("Sessions it covers", coerce=int, validators=[DataRequired(CHOOSE_SESSIONS)])
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(PortalForm):
     """School staff mark an assessment as reviewed (a button)."""

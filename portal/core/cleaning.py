@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
+
+from flask import request
+from werkzeug.exceptions import BadRequest, UnprocessableEntity
 
 # C0 controls except tab, line feed and carriage return; DEL; C1 controls; UTF-16 surrogates (never valid alone).
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -19,3 +24,54 @@ def text_problem(value: str) -> str | None:
     if "\ud800" <= char <= "\udfff":
         return "This text has a broken character (a lone UTF-16 surrogate): type or paste it again"
     return f"Remove the control character U+{ord(char):04X} from this text"
+
+
+class UncleanText(BadRequest):
+    """A 400 for a page's query string or body with text that can't be accepted."""
+
+    name = "Invalid text"
+
+
+class UncleanApiText(UnprocessableEntity):
+    """A 422 for an API request's parameters or JSON body with text that can't be accepted: code `invalid_text`."""
+
+    name = "Invalid text"
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every string in a parsed JSON value, keys included (walked without recursion, however deep)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
+def request_text_problem() -> str | None:
+    """What is wrong with the request's query string or JSON body, or None (form fields are checked by their forms)."""
+    for key, value in request.args.items(multi=True):
+        problem = text_problem(key) or text_problem(value)
+        if problem:
+            return f"{problem} (in the web address)"
+    if request.is_json:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # nested too deep to parse: the view's own parsing refuses it
+            return None
+        for text in _texts(body):
+            problem = text_problem(text)
+            if problem:
+                return f"{problem} (in the JSON body)"
+    return None
+
+
+def refuse_unclean_requests() -> None:
+    """before_request hook: a query string or JSON body with NULs, controls or lone surrogates is a 400, never stored."""
+    problem = request_text_problem()
+    if problem:
+        raise UncleanApiText(problem) if request.path.startswith("/api/") else UncleanText(problem)

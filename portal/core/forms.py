@@ -3,13 +3,38 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+from decimal import Decimal
 from typing import Any
 
+from flask_wtf import FlaskForm
 from wtforms import Field, SelectMultipleField, StringField
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.core.cleaning import text_problem
 from portal.core.postcodes import InvalidPostcode, normalise_postcode
+
+
+def clean_input(form: Any, field: Field) -> None:
+    """Validator: refuse typed text the portal can't store (NUL, controls, lone surrogates) and numbers that aren't finite."""
+    for raw in getattr(field, "raw_data", None) or ():
+        problem = text_problem(raw) if isinstance(raw, str) else None
+        if problem:
+            raise StopValidation(problem)
+    if isinstance(field.data, float | Decimal) and not math.isfinite(field.data):
+        raise StopValidation("Enter a number, like 12")
+
+
+class PortalForm(FlaskForm):
+    """The base of every form: each field first refuses text that can't be stored, with the message beside it."""
+
+    class Meta(FlaskForm.Meta):
+        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
+            """Bind the field as usual, then put the input-cleaning check first in its validators."""
+            field = super().bind_field(form, unbound_field, options)
+            field.validators = [clean_input, *field.validators]
+            return field
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -45,6 +70,21 @@ def lower_filter(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2100  # past any date the portal plans for; keeps date arithmetic and time zones in range
+
+
+def real_date(year: str, month: str, day: str) -> dt.date | None:
+    """The date three typed boxes name, or None unless each is plain digits and the date is real and in range."""
+    if not all(part.isascii() and part.isdigit() and len(part) <= 4 for part in (year, month, day)):
+        return None
+    try:
+        date = dt.date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+    return date if EARLIEST_YEAR <= date.year <= LATEST_YEAR else None
+
+
 class DateInputField(Field):
     """A date typed as day, month and year in three boxes (the GOV.UK date input pattern).
 
@@ -66,12 +106,8 @@ class DateInputField(Field):
             self.raw_data = ["/".join(self.parts.values()).strip("/")]
             if not any(self.parts.values()):
                 return
-            try:
-                self.data = dt.date(int(self.parts["year"]), int(self.parts["month"]), int(self.parts["day"]))
-                if self.data.year < 1900:
-                    raise ValueError
-            except ValueError:
-                self.data = None
+            self.data = real_date(self.parts["year"], self.parts["month"], self.parts["day"])
+            if self.data is None:
                 self.process_errors.append(f"{self.label.text} must be a real date, like 27 3 2011")
             return
         value = self.default() if callable(self.default) else self.default

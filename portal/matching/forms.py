@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DecimalField, HiddenField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
-from portal.core.forms import DateInputField, MultiCheckboxField, strip_filter
+from portal.core.forms import DateInputField, MultiCheckboxField, PortalForm, strip_filter
 from portal.core.vocab import YEAR_GROUPS, ActivityType, Sector, year_group_label
 
 
-class MatchForm(FlaskForm):
+class MatchForm(PortalForm):
     """Who to match, and what they are looking for."""
 
     class Meta:

@@ -11,6 +11,7 @@ from portal import access
 from portal.access import allow
 from portal.bookings.forms import BookForm
 from portal.core.dates import day_warning
+from portal.core.ids import parse_id
 from portal.core.templating import extend_navigation
 from portal.core.vocab import Role
 from portal.extensions import db
@@ -37,7 +38,7 @@ def match() -> Any:
     """Match one student, a year or tutor group, or a hand-picked list."""
     form = MatchForm(request.args)
     school = current_user.school
-    picked = [int(v) for v in request.args.getlist("student_ids") if v.isdigit()]
+    picked = [i for i in (parse_id(v) for v in request.args.getlist("student_ids")) if i is not None]
     asked = any(k in request.args for k in ("student_id", "year_group", "tutor_group", "student_ids"))
     context: dict[str, Any] = {"form": form, "asked": asked, "picked": picked, "day_warning": day_warning,
                                "book_form": BookForm(), "school": school}
@@ -45,9 +46,11 @@ def match() -> Any:
         context["no_location"] = True
     if asked and form.validate():
         match_request = _request_from(form)
-        if form.student_id.data and str(form.student_id.data).isdigit():
-            student = services.student_to_match(db.session, access.students_of(current_user),
-                                                int(form.student_id.data))
+        if form.student_id.data:
+            student_id = parse_id(str(form.student_id.data))
+            if student_id is None:
+                abort(404)
+            student = services.student_to_match(db.session, access.students_of(current_user), student_id)
             if student is None:
                 abort(404)
             context["outcome"] = services.match_student(db.session, student, match_request)

@@ -6,7 +6,6 @@ import datetime as dt
 import re
 from typing import Any
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -31,6 +30,7 @@ from portal.core.dates import local_to_utc
 from portal.core.forms import (
     DateInputField,
     MultiCheckboxField,
+    PortalForm,
     PostcodeField,
     lower_filter,
     strip_filter,
@@ -97,7 +97,7 @@ def _yes_no(label: str, **kwargs: Any) -> RadioField:
     return RadioField(label, choices=[("yes", "Yes"), ("no", "No")], **kwargs)
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(PortalForm):
     """The employer's profile: location, safeguarding lead, insurance and SEND confidence."""
 
     sector = SelectField("Main sector", choices=[("", "Choose a sector"), *Sector.choices()],
@@ -134,7 +134,7 @@ class ProfileForm(FlaskForm):
 FEATURE_NOTE_PREFIX = "note_"
 
 
-class OfferForm(FlaskForm):
+class OfferForm(PortalForm):
     """An offer's details; each SEND-ready feature has an optional note field."""
 
     title = StringField("Title", filters=[strip_filter],
@@ -188,7 +188,7 @@ for _code, _label in AccessFeature.choices():
     ))
 
 
-class SessionForm(FlaskForm):
+class SessionForm(PortalForm):
     """When a session starts and ends (Europe/London), how many places, and who supervises."""
 
     start_date = DateInputField("Start date", validators=[DataRequired("Enter the start date")],
@@ -221,7 +221,7 @@ class SessionForm(FlaskForm):
         return self.start_date.data
 
 
-class SupervisorForm(FlaskForm):
+class SupervisorForm(PortalForm):
     """A supervisor's name, job title and email."""
 
     name = StringField("Full name", filters=[strip_filter],
@@ -236,7 +236,7 @@ RADIUS_CHOICES = [("5", "5 km"), ("10", "10 km"), ("25", "25 km"), ("50", "50 km
 DEFAULT_RADIUS = "25"
 
 
-class SearchForm(FlaskForm):
+class SearchForm(PortalForm):
     """Filters for finding offers (a GET form: no CSRF, shareable URLs)."""
 
     class Meta:
@@ -265,7 +265,7 @@ class SearchForm(FlaskForm):
         return None if value == "any" else float(value)
 
 
-class ImportForm(FlaskForm):
+class ImportForm(PortalForm):
     """A CSV file of employers or offers to import (or only check)."""
 
     kind = RadioField("What the file contains", choices=[("employers", "Employers"), ("offers", "Offers and their sessions")],

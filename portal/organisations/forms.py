@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import EmailField, IntegerField, RadioField, SelectField, StringField
 from wtforms.validators import (
@@ -19,12 +18,18 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.core.forms import DateInputField, MultiCheckboxField, lower_filter, strip_filter
+from portal.core.forms import (
+    DateInputField,
+    MultiCheckboxField,
+    PortalForm,
+    lower_filter,
+    strip_filter,
+)
 from portal.core.vocab import YEAR_GROUPS, AccessFeature, Sector, SendStatus, year_group_label
 from portal.organisations.upn import UPN_PATTERN
 
 
-class StudentForm(FlaskForm):
+class StudentForm(PortalForm):
     """A student's roster entry; SEND and disadvantage are special category data (see the model)."""
 
     first_name = StringField("First name", filters=[strip_filter], validators=[DataRequired("Enter the student's first name"), Length(max=100)])
@@ -79,7 +84,7 @@ class StudentForm(FlaskForm):
             raise ValidationError("Check the date of birth: students are usually 11 to 19 years old")
 
 
-class StudentSignInForm(FlaskForm):
+class StudentSignInForm(PortalForm):
     """The email address a student will sign in with."""
 
     email = EmailField(
@@ -88,11 +93,11 @@ class StudentSignInForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     """A form with only a CSRF token, for one-button actions."""
 
 
-class StudentFilterForm(FlaskForm):
+class StudentFilterForm(PortalForm):
     """Search and filter the roster (GET, no CSRF)."""
 
     class Meta:
@@ -105,7 +110,7 @@ class StudentFilterForm(FlaskForm):
     )
 
 
-class RosterUploadForm(FlaskForm):
+class RosterUploadForm(PortalForm):
     """A roster CSV exported from the school's MIS."""
 
     file = FileField(
@@ -115,7 +120,7 @@ class RosterUploadForm(FlaskForm):
     )
 
 
-class LeaversForm(FlaskForm):
+class LeaversForm(PortalForm):
     """Students missing from an import whom staff confirm have left."""
 
     student_ids = MultiCheckboxField("Students who have left", coerce=int, validators=[Optional()])
@@ -128,7 +133,7 @@ def _days(label: str, hint: str, top: int = 60) -> IntegerField:
         NumberRange(0, top, f"{label} must be between 0 and {top} days")])
 
 
-class ComplianceSettingsForm(FlaskForm):
+class ComplianceSettingsForm(PortalForm):
     """The school's compliance deadlines (days before a placement's first day) and its careers leader."""
 
     careers_leader_id = SelectField("Careers leader", coerce=int, description=(

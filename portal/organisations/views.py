@@ -17,6 +17,7 @@ from portal.accounts.services import (
     students_with_sign_in,
 )
 from portal.core.csvimport import MAX_ERRORS_SHOWN, ImportFailed
+from portal.core.ids import parse_id
 from portal.core.models import AuditEvent
 from portal.core.pagination import page_number
 from portal.core.refusals import saved
@@ -201,7 +202,7 @@ def roster_import() -> Any:
 def roster_leavers() -> Any:
     """Mark students missing from an import as having left (kept for destinations, not deleted)."""
     form = LeaversForm()
-    form.student_ids.choices = [(int(v), v) for v in request.form.getlist("student_ids") if v.isdigit()]
+    form.student_ids.choices = [(parse_id(v), v) for v in request.form.getlist("student_ids") if parse_id(v)]
     if not form.validate_on_submit():
         abort(400)
     count = mark_left(db.session, current_user.school, form.student_ids.data or [], utcnow().date())

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from portal.core.forms import DateInputField, MultiCheckboxField, strip_filter
+from portal.core.forms import DateInputField, MultiCheckboxField, PortalForm, strip_filter
 from portal.core.vocab import ActivityType, Skill
 from portal.reflections.services import (
     ATTENDANCE,
@@ -50,7 +49,7 @@ def _int_or_none(value: Any) -> int | None:
     return int(value) if value not in (None, "", "None") else None
 
 
-class FullReflectionForm(FlaskForm):
+class FullReflectionForm(PortalForm):
     """The structured reflection: short plain-English questions."""
 
     what_i_did = TextAreaField("What did you do?", filters=[strip_filter], validators=[Length(max=5000)])
@@ -89,7 +88,7 @@ class FullReflectionForm(FlaskForm):
         )
 
 
-class EasyReadReflectionForm(FlaskForm):
+class EasyReadReflectionForm(PortalForm):
     """The easy-read reflection: four short questions with simple choices."""
 
     what_i_did = TextAreaField("What did you do?", filters=[strip_filter], validators=[Length(max=5000)],
@@ -116,7 +115,7 @@ class EasyReadReflectionForm(FlaskForm):
                                  interest_now=_int_or_none(self.interest_now.data), next_steps=self.next_steps.data)
 
 
-class DebriefForm(FlaskForm):
+class DebriefForm(PortalForm):
     """Staff debrief: a note, and whether it was held in person."""
 
     debrief_note = TextAreaField("Debrief note", filters=[strip_filter], validators=[Optional(), Length(max=5000)],
@@ -127,7 +126,7 @@ class DebriefForm(FlaskForm):
 RATING_CHOICES = [("1", "Not yet"), ("2", "Getting there"), ("3", "Well"), ("4", "Very well"), ("", "Did not see")]
 
 
-class FeedbackForm(FlaskForm):
+class FeedbackForm(PortalForm):
     """The employer's feedback on one student: attendance, punctuality, the eight skills, comments."""
 
     attended = RadioField("Did the student attend?", choices=list(ATTENDANCE.items()),
@@ -152,14 +151,14 @@ for _skill in Skill:
             RadioField(_skill.label, choices=RATING_CHOICES, default="", validators=[Optional()]))
 
 
-class ReleaseForm(FlaskForm):
+class ReleaseForm(PortalForm):
     """Staff release the employer's comment to the student (a button)."""
 
 
 YEAR_GROUP_CHOICES = [(str(y), f"Year {y}") for y in range(7, 14)]
 
 
-class EncounterForm(FlaskForm):
+class EncounterForm(PortalForm):
     """Log an encounter for many students at once: a whole year group, or the students ticked."""
 
     held_on = DateInputField("When was it?", validators=[InputRequired("Enter the date of the encounter")],

@@ -15,7 +15,7 @@ from tests.factories import PASSWORD, make_user
 
 HOSTILE_TARGETS = ["//evil.example/x", "https://evil.example/", "http://evil.example", "\\\\evil.example",
                    "/\\evil.example", "javascript:alert(1)", "/school\r\nSet-Cookie: x=1", "evil.example/x",
-                   "/school\x00"]
+]
 
 
 def _copy_cookies(source, target) -> None:
@@ -64,6 +64,14 @@ def test_sign_in_never_follows_next_to_another_site(client, target):
     user = make_user(Role.SCHOOL)
     response = client.post("/sign-in", query_string={"next": target}, data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 302 and response.headers["Location"] == "/school"
+
+
+def test_a_next_with_a_nul_is_refused_by_the_input_layer(client):
+    """A NUL in `next` never reaches a redirect: the request is refused as unclean text."""
+    user = make_user(Role.SCHOOL)
+    response = client.post("/sign-in", query_string={"next": "/school\x00"},
+                           data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 400 and "Location" not in response.headers
 
 
 @pytest.mark.parametrize("referrer", ["https://evil.example/match", "http://evil.example", "//evil.example/x"])

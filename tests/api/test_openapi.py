@@ -101,4 +101,4 @@ def test_every_booking_refusal_is_documented_under_its_status():
     assert _codes_raised(booking_services.decide) - {"not_found"} <= set(DECISION_CONFLICTS) | set(DECISION_REFUSALS)
     conflict = response_schema("/bookings", "post", 409)["allOf"][1]["properties"]["code"]["enum"]
     refused = response_schema("/bookings", "post", 422)["allOf"][1]["properties"]["code"]["enum"]
-    assert set(conflict) == set(BOOKING_CONFLICTS) and set(refused) == {"invalid_request", *BOOKING_REFUSALS}
+    assert set(conflict) == set(BOOKING_CONFLICTS) and set(refused) == {"invalid_request", "invalid_text", *BOOKING_REFUSALS}
