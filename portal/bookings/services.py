@@ -221,7 +221,7 @@ def cancel(session: DbSession, user: User, booking: Booking, reason: str = "", n
     if booking.school_id != user.school_id:
         raise BookingRefused("not_found", "No such booking")
     _require(booking, {BookingStatus.REQUESTED, BookingStatus.CONFIRMED}, "cancelled")
-    if booking.starts_at <= now:
+    if not booking.is_upcoming(now):
         raise BookingRefused("already_started", "This session has already started, so the booking cannot be cancelled")
     booking.status = BookingStatus.CANCELLED.value
     booking.closed_at, booking.close_reason = now, reason.strip() or None

@@ -127,7 +127,8 @@ def school_booking(booking_id: int) -> Any:
     """One booking as the school sees it."""
     booking = _booking_or_404(booking_id, access.can_manage_school_booking)
     return render_template("bookings/school_detail.html", booking=booking, action=ActionForm(), cancel=CancelForm(),
-                           checklist=_checklist(booking), started=booking.starts_at <= utcnow())
+                           checklist=_checklist(booking), started=booking.starts_at <= utcnow(),
+                           upcoming=booking.is_upcoming(utcnow()))
 
 
 @bp.route("/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
@@ -213,7 +214,8 @@ def employer_booking(booking_id: int) -> Any:
             flash("Booking confirmed." if booking.status == BookingStatus.CONFIRMED.value else "Booking declined.", "success")
             return redirect(url_for("bookings.employer_booking", booking_id=booking.id))
     page = render_template("bookings/employer_detail.html", booking=booking, form=form, action=ActionForm(),
-                           checklist=_checklist(booking), started=booking.starts_at <= utcnow())
+                           checklist=_checklist(booking), started=booking.starts_at <= utcnow(),
+                           upcoming=booking.is_upcoming(utcnow()))
     return page, (400 if form.errors else 200)
 
 
