@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from portal.extensions import db
-from tests.factories import make_booking, make_employer, make_offer, make_school, make_student, make_user
+from tests.factories import (
+    make_booking,
+    make_employer,
+    make_offer,
+    make_school,
+    make_student,
+    make_user,
+)
 
 
 def _school_page(login, *, status: str, starts_in_days: float) -> str:
