@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -167,6 +168,14 @@ class GroupOutcome:
 
     booked: list[Booking]
     refused: list[tuple[Student, BookingRefused]]
+
+
+def students_to_book(session: DbSession, scope: Select[Any], occurrence: OfferSession) -> list[Student]:
+    """Students on roll within `scope` whose year group the session's offer takes, by name."""
+    return list(session.scalars(
+        scope.where(Student.left_on.is_(None), Student.year_group.in_(occurrence.offer.year_group_numbers))
+        .order_by(Student.last_name, Student.first_name, Student.id)
+    ))
 
 
 def book_students(session: DbSession, staff: User, students: Iterable[Student], occurrence: OfferSession,

@@ -29,6 +29,7 @@ from portal.core.vocab import BookingStatus, Role
 from portal.db import utcnow
 from portal.extensions import db
 from portal.offers.models import Offer, OfferSession
+from portal.offers.services import visible_to_schools
 from portal.organisations.models import Student
 from portal.organisations.services import record_special_category_view
 
@@ -111,6 +112,19 @@ def book() -> Any:
     outcome = services.book_students(db.session, current_user, students, occurrence)
     db.session.commit()
     return render_template("bookings/booked.html", outcome=outcome, occurrence=occurrence)
+
+
+@bp.route("/offers/<int:offer_id>/sessions/<int:session_id>/book")
+@allow(Role.SCHOOL)
+def book_session(offer_id: int, session_id: int) -> Any:
+    """Choose which of the school's students to book on one session of a published offer."""
+    occurrence = db.session.get(OfferSession, session_id)
+    if occurrence is None or occurrence.offer_id != offer_id or not visible_to_schools(occurrence.offer):
+        abort(404)
+    bookable = occurrence.starts_at > utcnow() and not occurrence.is_full
+    students = services.students_to_book(db.session, access.students_of(current_user), occurrence) if bookable else []
+    return render_template("bookings/book_session.html", occurrence=occurrence, offer=occurrence.offer,
+                           students=students, bookable=bookable)
 
 
 @bp.route("/bookings")
