@@ -65,6 +65,7 @@ EXPECTED: dict[str, Any] = {
     "accounts.revoke_api_token_view": {S, E, H},
     "matching.match": {S},
     "bookings.book": {S},
+    "bookings.book_session": {S},
     "bookings.school_bookings": {S},
     "bookings.school_booking": {S},
     "bookings.cancel": {S},

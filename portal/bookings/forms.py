@@ -23,7 +23,7 @@ class DecisionForm(PortalForm):
         validators=[DataRequired("Choose whether to confirm or decline")],
     )
     reason = TextAreaField(
-        "Reason for declining", filters=[strip_filter], validators=[Optional(), Length(max=500)],
+        "Reason for declining", filters=[strip_filter], validators=[Length(max=500)],
         description="The school sees this, so it can find another place. Needed only when you decline.",
     )
 
@@ -31,7 +31,7 @@ class DecisionForm(PortalForm):
 class CancelForm(PortalForm):
     """Why the school is cancelling."""
 
-    reason = TextAreaField("Reason (optional)", filters=[strip_filter], validators=[Optional(), Length(max=500)])
+    reason = TextAreaField("Reason", filters=[strip_filter], validators=[Optional(), Length(max=500)])
 
 
 class ActionForm(PortalForm):

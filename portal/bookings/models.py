@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
-from portal.core.vocab import ACTIVE_BOOKING_STATUSES, BookingStatus
+from portal.core.vocab import ACTIVE_BOOKING_STATUSES, INVOLVED_BOOKING_STATUSES, BookingStatus
 from portal.db import utcnow
 from portal.extensions import Model
 from portal.offers.models import OfferSession
@@ -62,3 +62,12 @@ class Booking(Model):
     def holds_place(self) -> bool:
         """Whether the booking is using one of the session's places."""
         return self.status_enum in ACTIVE_BOOKING_STATUSES
+
+    @property
+    def school_involved(self) -> bool:
+        """Whether the school still follows the placement (not declined or cancelled): it may see its records."""
+        return self.status_enum in INVOLVED_BOOKING_STATUSES
+
+    def is_upcoming(self, now: dt.datetime) -> bool:
+        """Whether the booking holds a place and has not started: it may be cancelled, consented to and prepared."""
+        return self.holds_place and self.starts_at > now

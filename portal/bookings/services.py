@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -153,6 +153,14 @@ class GroupOutcome:
     refused: list[tuple[Student, BookingRefused]]
 
 
+def students_to_book(session: DbSession, scope: Select[Any], occurrence: OfferSession) -> list[Student]:
+    """Students on roll within `scope` whose year group the session's offer takes, by name."""
+    return list(session.scalars(
+        scope.where(Student.left_on.is_(None), Student.year_group.in_(occurrence.offer.year_group_numbers))
+        .order_by(Student.last_name, Student.first_name, Student.id)
+    ))
+
+
 def book_students(session: DbSession, staff: User, students: Iterable[Student], occurrence: OfferSession,
                   now: dt.datetime | None = None) -> GroupOutcome:
     """Book several students onto one session, each on its own; the rest go on when one is refused."""
@@ -203,7 +211,7 @@ def cancel(session: DbSession, user: User, booking: Booking, reason: str = "", n
     if booking.school_id != user.school_id:
         raise BookingRefused("not_found", "No such booking")
     _require(booking, {BookingStatus.REQUESTED, BookingStatus.CONFIRMED}, "cancelled")
-    if booking.starts_at <= now:
+    if not booking.is_upcoming(now):
         raise BookingRefused("already_started", "This session has already started, so the booking cannot be cancelled")
     booking.status = BookingStatus.CANCELLED.value
     booking.closed_at, booking.close_reason = now, reason.strip() or None

@@ -30,6 +30,7 @@ from portal.core.vocab import BookingStatus, Role
 from portal.db import utcnow
 from portal.extensions import db
 from portal.offers.models import Offer, OfferSession
+from portal.offers.services import visible_to_schools
 from portal.organisations.models import Student
 from portal.organisations.services import record_special_category_view
 
@@ -115,6 +116,19 @@ def book() -> Any:
     return render_template("bookings/booked.html", outcome=outcome, occurrence=occurrence)
 
 
+@bp.route("/offers/<int:offer_id>/sessions/<int:session_id>/book")
+@allow(Role.SCHOOL)
+def book_session(offer_id: int, session_id: int) -> Any:
+    """Choose which of the school's students to book on one session of a published offer."""
+    occurrence = db.session.get(OfferSession, session_id)
+    if occurrence is None or occurrence.offer_id != offer_id or not visible_to_schools(occurrence.offer):
+        abort(404)
+    bookable = occurrence.starts_at > utcnow() and not occurrence.is_full
+    students = services.students_to_book(db.session, access.students_of(current_user), occurrence) if bookable else []
+    return render_template("bookings/book_session.html", occurrence=occurrence, offer=occurrence.offer,
+                           students=students, bookable=bookable)
+
+
 @bp.route("/bookings")
 @allow(Role.SCHOOL)
 def school_bookings() -> Any:
@@ -129,7 +143,8 @@ def school_booking(booking_id: int) -> Any:
     """One booking as the school sees it."""
     booking = _booking_or_404(booking_id, access.can_manage_school_booking)
     return render_template("bookings/school_detail.html", booking=booking, action=ActionForm(), cancel=CancelForm(),
-                           checklist=_checklist(booking), started=booking.starts_at <= utcnow())
+                           checklist=_checklist(booking), started=booking.starts_at <= utcnow(),
+                           upcoming=booking.is_upcoming(utcnow()))
 
 
 @bp.route("/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
@@ -215,7 +230,8 @@ def employer_booking(booking_id: int) -> Any:
             flash("Booking confirmed." if booking.status == BookingStatus.CONFIRMED.value else "Booking declined.", "success")
             return redirect(url_for("bookings.employer_booking", booking_id=booking.id))
     page = render_template("bookings/employer_detail.html", booking=booking, form=form, action=ActionForm(),
-                           checklist=_checklist(booking), started=booking.starts_at <= utcnow())
+                           checklist=_checklist(booking), started=booking.starts_at <= utcnow(),
+                           upcoming=booking.is_upcoming(utcnow()))
     return page, (400 if form.errors else 200)
 
 

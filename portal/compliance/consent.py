@@ -30,7 +30,7 @@ from portal.core import audit
 from portal.core.dates import london_date
 from portal.core.links import absolute_url
 from portal.core.notify import notify
-from portal.core.vocab import ACTIVE_BOOKING_STATUSES, ConsentDecision
+from portal.core.vocab import ConsentDecision
 from portal.db import DbSession, utcnow
 from portal.offers.models import Offer, OfferSession
 
@@ -86,7 +86,7 @@ def _require_askable(staff: User, booking: Booking, now: dt.datetime) -> None:
     """Consent may be asked or recorded: the staff's school, an active booking not started, an under-18."""
     require_school_booking(staff, booking)
     require_active(booking, "consent can no longer be asked")
-    if booking.starts_at <= now:
+    if not booking.is_upcoming(now):
         raise ComplianceRefused("already_started", "This placement has already started, so consent can no longer be asked")
     if not consent_needed(booking):
         raise ComplianceRefused(
@@ -165,7 +165,7 @@ def record_paper_consent(session: DbSession, staff: User, booking: Booking, resp
 
 def _booking_cancelled(booking: Booking, now: dt.datetime) -> bool:
     """The booking no longer takes consent: not requested/confirmed, or already started."""
-    return booking.status_enum not in ACTIVE_BOOKING_STATUSES or booking.starts_at <= now
+    return not booking.is_upcoming(now)
 
 
 def request_from_token(session: DbSession, token: str, now: dt.datetime) -> ConsentRequest:

@@ -184,7 +184,7 @@ class OfferForm(PortalForm):
 
 for _code, _label in AccessFeature.choices():
     setattr(OfferForm, FEATURE_NOTE_PREFIX + _code, StringField(
-        f"Note about {_label.lower()}", filters=[strip_filter], validators=[Optional(), Length(max=300)],
+        f"{_label}: note", filters=[strip_filter], validators=[Optional(), Length(max=300)],
     ))
 
 

@@ -187,6 +187,16 @@ class OfferSession(Model):
     )
 
     @property
+    def places_left(self) -> int:
+        """Places not yet taken by a requested or confirmed booking."""
+        return max(self.capacity - self.booked, 0)
+
+    @property
+    def is_full(self) -> bool:
+        """Whether every place is taken (bookings.take_place refuses the next one)."""
+        return self.places_left == 0
+
+    @property
     def when(self) -> str:
         """'5 March 2027, 9:30am to 3:00pm' in UK time (both dates when it spans days)."""
         if london_date(self.starts_at) == london_date(self.ends_at):
