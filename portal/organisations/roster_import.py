@@ -137,20 +137,21 @@ def _read_rows(source: Source, on_row: Progress | None) -> tuple[list[str], list
     return absent, parsed
 
 
-def _on_roll(session: DbSession, school: School) -> dict[str, Any]:
-    """student_ref -> the school's student as a row of plain values, with sorted need and interest codes."""
+def _on_roll(session: DbSession, school: School) -> dict[str, tuple[Any, ...]]:
+    """student_ref -> (id, left_on, *STUDENT_COLUMNS, needs, interests) of each student on the school's roll."""
     codes: dict[int, dict[str, list[str]]] = {}
     for child, column, key in ((StudentNeed, StudentNeed.need, "needs"), (StudentInterest, StudentInterest.sector, "interests")):
         query = (select(child.student_id, column).join(Student, Student.id == child.student_id)
                  .where(Student.school_id == school.id).order_by(child.student_id, column))
         for student_id, code in session.execute(query):
             codes.setdefault(student_id, {"needs": [], "interests": []})[key].append(code)
-    found: dict[str, Any] = {}
+    found: dict[str, tuple[Any, ...]] = {}
     query = select(Student.id, Student.left_on, *(getattr(Student, c) for c in STUDENT_COLUMNS)).where(
         Student.school_id == school.id)
     for row in session.execute(query):
-        own = codes.get(row.id, {})
-        found[row.student_ref] = (row, tuple(own.get("needs", ())), tuple(own.get("interests", ())))
+        values: tuple[Any, ...] = tuple(row)
+        own = codes.pop(values[0], {})
+        found[values[2]] = (*values, tuple(own.get("needs", ())), tuple(own.get("interests", ())))
     return found
 
 
@@ -167,62 +168,103 @@ def import_students(
     report = RosterReport(dry_run=dry_run)
     absent, parsed = _read_rows(source, on_row)
     existing = _on_roll(session, school)
-    now = utcnow()
-    inserts: list[dict[str, Any]] = []
-    new_codes: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-    updates: list[dict[str, Any]] = []
-    replaced: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    writer = _Writer(session, school.id, dry_run)
     for _, details in parsed:
         values = dict(zip(STUDENT_COLUMNS, details[:len(STUDENT_COLUMNS)], strict=True))
         found = existing.get(details.student_ref)
         for column in absent:  # a column the file doesn't have keeps what the portal knows
-            values[column] = getattr(found[0], column) if found else None
+            values[column] = found[STUDENT_COLUMNS.index(column) + 2] if found else None
         if found is None:
-            inserts.append({"school_id": school.id, "created_at": now, **values})
-            new_codes[details.student_ref] = (details.needs, details.interests)
+            writer.insert(values, details.needs, details.interests)
             continue
-        current, needs, interests = found
-        same = all(getattr(current, c) == v for c, v in values.items()) and current.left_on is None
-        if same and (needs, interests) == (details.needs, details.interests):
+        codes_same = found[-2:] == (details.needs, details.interests)
+        if codes_same and found[1] is None and found[2:-2] == tuple(values.values()):
             report.unchanged += 1
-            continue
-        updates.append({"id": current.id, "left_on": None, **values})
-        if (needs, interests) != (details.needs, details.interests):
-            replaced[current.id] = (details.needs, details.interests)
-    report.created, report.updated = len(inserts), len(updates)
+        else:
+            writer.update(found[0], values, None if codes_same else (details.needs, details.interests))
+    writer.finish()
+    report.created, report.updated = writer.created, writer.updated
     in_file = {details.student_ref for _, details in parsed}
     report.missing = sorted(
-        (MissingStudent(row.id, row.student_ref, row.first_name, row.last_name, row.year_group)
-         for ref, (row, _, _) in existing.items() if ref not in in_file and row.left_on is None),
+        (MissingStudent(row[0], ref, row[4], row[5], row[6])
+         for ref, row in existing.items() if ref not in in_file and row[1] is None),
         key=lambda s: (s.last_name, s.first_name),
     )
-    del parsed, existing
-    if not dry_run:
-        _write(session, inserts, new_codes, updates, replaced)
     audit.record(session, "roster_imported", "school", school.id, school_id=school.id, actor=actor,
                  detail=f"{report.created} new, {report.updated} updated, {len(report.missing)} not in file")
     session.flush()
     return report
 
 
-def _write(session: DbSession, inserts: list[dict[str, Any]], new_codes: dict[str, tuple[tuple[str, ...], tuple[str, ...]]],
-           updates: list[dict[str, Any]], replaced: dict[int, tuple[tuple[str, ...], tuple[str, ...]]]) -> None:
-    """Bulk INSERT the new students, UPDATE the changed ones, and replace changed need and interest sets."""
-    codes = dict(replaced)
-    for batch in chunked(inserts, WRITE_BATCH):
-        result = session.execute(insert(Student).returning(Student.id, Student.student_ref), batch)
-        codes.update((row.id, new_codes[row.student_ref]) for row in result)
-    for batch in chunked(updates, WRITE_BATCH):
-        session.execute(update(Student), batch)
-    for chunk in chunked(sorted(replaced)):
+Codes = tuple[tuple[str, ...], tuple[str, ...]]  # (needs, interests)
+
+
+class _Writer:
+    """Bulk INSERTs and UPDATEs of students (and their code sets), sent a batch at a time so memory stays flat."""
+
+    def __init__(self, session: DbSession, school_id: int, dry_run: bool) -> None:
+        """Start with empty batches; a dry run only counts."""
+        self.session, self.school_id, self.dry_run = session, school_id, dry_run
+        self.now = utcnow()
+        self.inserts: list[dict[str, Any]] = []
+        self.insert_codes: dict[str, Codes] = {}
+        self.updates: list[dict[str, Any]] = []
+        self.replaced: dict[int, Codes] = {}
+        self.created = self.updated = 0
+
+    def insert(self, values: dict[str, Any], needs: tuple[str, ...], interests: tuple[str, ...]) -> None:
+        """Queue a new student."""
+        self.created += 1
+        if self.dry_run:
+            return
+        self.inserts.append({"school_id": self.school_id, "created_at": self.now, **values})
+        self.insert_codes[values["student_ref"]] = (needs, interests)
+        if len(self.inserts) >= WRITE_BATCH:
+            self._send_inserts()
+
+    def update(self, student_id: int, values: dict[str, Any], codes: Codes | None) -> None:
+        """Queue a change to a student on roll (back on roll if they had left); codes None: unchanged."""
+        self.updated += 1
+        if self.dry_run:
+            return
+        self.updates.append({"id": student_id, "left_on": None, **values})
+        if codes is not None:
+            self.replaced[student_id] = codes
+        if len(self.updates) >= WRITE_BATCH:
+            self._send_updates()
+
+    def finish(self) -> None:
+        """Send what is still queued."""
+        if self.inserts:
+            self._send_inserts()
+        if self.updates:
+            self._send_updates()
+        self.session.expire_all()
+
+    def _send_inserts(self) -> None:
+        """INSERT the queued students, then their codes."""
+        result = self.session.execute(insert(Student).returning(Student.id, Student.student_ref), self.inserts)
+        self._send_codes({row.id: self.insert_codes[row.student_ref] for row in result})
+        self.inserts, self.insert_codes = [], {}
+
+    def _send_updates(self) -> None:
+        """UPDATE the queued students by id, then replace the changed code sets."""
+        self.session.execute(update(Student), self.updates)
         for model in (StudentNeed, StudentInterest):
-            session.execute(delete(model).where(model.student_id.in_(chunk)).execution_options(synchronize_session=False))
-    needs = ({"student_id": i, "need": code} for i, (wanted, _) in codes.items() for code in wanted)
-    interests = ({"student_id": i, "sector": code} for i, (_, wanted) in codes.items() for code in wanted)
-    for model, rows in ((StudentNeed, needs), (StudentInterest, interests)):
-        for batch in chunked(rows, WRITE_BATCH):
-            session.execute(insert(model), batch)
-    session.expire_all()
+            for chunk in chunked(sorted(self.replaced)):
+                self.session.execute(delete(model).where(model.student_id.in_(chunk))
+                                     .execution_options(synchronize_session=False))
+        self._send_codes(self.replaced)
+        self.updates, self.replaced = [], {}
+
+    def _send_codes(self, codes: dict[int, Codes]) -> None:
+        """INSERT need and interest rows for these students."""
+        needs = [{"student_id": i, "need": code} for i, (wanted, _) in codes.items() for code in wanted]
+        interests = [{"student_id": i, "sector": code} for i, (_, wanted) in codes.items() for code in wanted]
+        if needs:
+            self.session.execute(insert(StudentNeed), needs)
+        if interests:
+            self.session.execute(insert(StudentInterest), interests)
 
 
 def mark_left(session: DbSession, school: School, student_ids: list[int], on: object) -> int:
