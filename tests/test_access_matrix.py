@@ -12,6 +12,7 @@ from flask import current_app
 
 from portal.accounts.tokens import issue_api_token
 from portal.bookings.models import Booking
+from portal.core.models import ImportJob
 from portal.core.vocab import Role
 from portal.extensions import db
 from tests.factories import (
@@ -56,6 +57,8 @@ EXPECTED: dict[str, Any] = {
     "organisations.audit_log": {S},
     "organisations.roster_import": {S},
     "organisations.roster_leavers": {S},
+    "organisations.roster_import_job": {S},  # only the uploading school: others get 404 (tests/organisations)
+    "organisations.roster_import_job_json": {S},
     "organisations.my_record": {ST},
     "organisations.employer_home": {E},
     "organisations.hub_schools": {H},
@@ -162,6 +165,11 @@ def world() -> dict[str, Any]:
     # bearer tokens for the API routes (a student's is refused: students have no API access)
     bearer = {who: issue_api_token(db.session, user, "matrix api")[1] for who, user in users.items()}
     ids["ref"] = student.student_ref
+    job = ImportJob(kind="roster", status="running", owner_id=users[S].id, school_id=school.id,
+                    stored_name="0" * 32 + ".csv", original_name="roster.csv")
+    db.session.add(job)
+    db.session.flush()
+    ids["job_id"] = job.id
     return {"users": users, "ids": ids, "tokens": tokens, "bearer": bearer}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from sqlalchemy import delete, insert, select, update
 
@@ -14,6 +14,7 @@ from portal.core.batches import chunked
 from portal.core.csvimport import (
     PROGRESS_EVERY,
     Cells,
+    ImportFailed,
     ImportReport,
     Progress,
     RowError,
@@ -22,6 +23,8 @@ from portal.core.csvimport import (
     open_text,
     read_csv,
 )
+from portal.core.import_jobs import register_importer
+from portal.core.models import ImportJob
 from portal.core.vocab import YEAR_GROUPS, AccessFeature, Sector, SendStatus
 from portal.db import DbSession, utcnow
 from portal.organisations.models import School, Student, StudentInterest, StudentNeed
@@ -117,7 +120,8 @@ def _read_rows(source: Source, on_row: Progress | None) -> tuple[list[str], list
     parsed: list[tuple[int, _Row]] = []
     seen: dict[str, int] = {}
     seen_upn: dict[str, int] = {}
-    for count, (line, row) in enumerate(rows, start=1):
+    count = 0
+    for count, (line, row) in enumerate(rows, start=1):  # noqa: B007 (count is the total after the loop)
         if on_row is not None and count % PROGRESS_EVERY == 0:
             on_row(count)
         details = _parse_row(Cells(line, row, errors))
@@ -133,6 +137,8 @@ def _read_rows(source: Source, on_row: Progress | None) -> tuple[list[str], list
         if details.upn:
             seen_upn[details.upn] = line
         parsed.append((line, details))
+    if on_row is not None:
+        on_row(count)
     guard_errors(errors)
     return absent, parsed
 
@@ -265,6 +271,18 @@ class _Writer:
             self.session.execute(insert(StudentNeed), needs)
         if interests:
             self.session.execute(insert(StudentInterest), interests)
+
+
+@register_importer("roster")
+def run_roster_job(session: DbSession, job: ImportJob, stream: IO[bytes], on_row: Progress) -> RosterReport:
+    """A browser roster upload, run by a worker for the job's school, audited as its uploader."""
+    from portal.accounts.models import User
+
+    school = session.get(School, job.school_id)
+    if school is None:
+        raise ImportFailed([RowError(0, "(file)", "the school no longer exists")])
+    owner = session.get(User, job.owner_id) if job.owner_id else None
+    return import_students(session, school, stream, dry_run=job.dry_run, on_row=on_row, actor=owner)
 
 
 def mark_left(session: DbSession, school: School, student_ids: list[int], on: object) -> int:
