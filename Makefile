@@ -27,17 +27,18 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-## run: create the venv, install, migrate, build the postcode lookup, seed demo data, serve with the scheduler
+## run: create the venv, install, migrate, build the postcode lookup, seed demo data, serve with the scheduler and a task worker
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) geo build
 	$(FLASK) seed-demo
-	@echo "Serving on $(PORTAL_BASE_URL) with the scheduler alongside (Ctrl+C stops both)"
+	@echo "Serving on $(PORTAL_BASE_URL) with the scheduler and a task worker alongside (Ctrl+C stops all three)"
 	@$(FLASK) scheduler run & scheduler=$$!; \
-	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) tasks run & worker=$$!; \
+	trap 'kill $$scheduler $$worker 2>/dev/null; wait $$scheduler $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-## serve: the web app only (no scheduler), on an existing database
+## serve: the web app only (no scheduler, no task worker: browser imports wait), on an existing database
 serve: install
 	$(FLASK) run --host $(HOST) --port $(PORT)
 

@@ -94,6 +94,8 @@ EXPECTED: dict[str, Any] = {
     "offers.search": {S, H},
     "offers.offer_view": {S, H},
     "offers.hub_import": {H},
+    "offers.hub_import_job": {H},  # only the uploading hub: others get 404 (tests/offers)
+    "offers.hub_import_job_json": {H},
     # JSON API: bearer tokens, never cookies; refusals are 401/403 JSON, not a redirect to sign-in
     "api.openapi": PUBLIC,
     "api.offers": {S, H},
@@ -165,7 +167,7 @@ def world() -> dict[str, Any]:
     # bearer tokens for the API routes (a student's is refused: students have no API access)
     bearer = {who: issue_api_token(db.session, user, "matrix api")[1] for who, user in users.items()}
     ids["ref"] = student.student_ref
-    job = ImportJob(kind="roster", status="running", owner_id=users[S].id, school_id=school.id,
+    job = ImportJob(kind="roster", status="running", owner_id=users[S].id, school_id=school.id, hub_id=hub.id,
                     stored_name="0" * 32 + ".csv", original_name="roster.csv")
     db.session.add(job)
     db.session.flush()

@@ -167,11 +167,14 @@ def _csv_problem(error: csv.Error) -> str:
     return f"this line can't be read as CSV ({text})"
 
 
-def read_csv(stream: IO[str], required: Iterable[str]) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+def read_csv(
+    stream: IO[str], required: Iterable[str], on_row: Progress | None = None,
+) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     """Return the header and an iterator of (line number, row); a missing column is an ImportFailed.
 
     Rows are read one at a time; a line the csv module can't parse (an unclosed quote running into
-    a huge cell, say) ends the import with a row error naming that line.
+    a huge cell, say) ends the import with a row error naming that line. `on_row(rows_read)` is
+    called every PROGRESS_EVERY rows and once at the end.
     """
     reader = csv.reader(stream)
     try:
@@ -188,10 +191,13 @@ def read_csv(stream: IO[str], required: Iterable[str]) -> tuple[list[str], Itera
         raise ImportFailed([RowError(1, name, "column is missing from the header") for name in missing])
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        count = 0
         while True:
             try:
                 values = next(reader)
             except StopIteration:
+                if on_row is not None:
+                    on_row(count)
                 return
             except csv.Error as error:
                 raise ImportFailed([RowError(reader.line_num, "(row)", _csv_problem(error))]) from None
@@ -201,6 +207,9 @@ def read_csv(stream: IO[str], required: Iterable[str]) -> tuple[list[str], Itera
             if len(values) > len(header):
                 raise ImportFailed([RowError(line, "(row)", f"has {len(values)} cells but the header has {len(header)}")])
             padded = values + [""] * (len(header) - len(values))
+            count += 1
+            if on_row is not None and count % PROGRESS_EVERY == 0:
+                on_row(count)
             yield line, {name: value.strip() for name, value in zip(header, padded, strict=True)}
 
     return header, rows()

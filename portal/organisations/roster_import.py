@@ -12,7 +12,6 @@ from sqlalchemy import delete, insert, select, update
 from portal.core import audit
 from portal.core.batches import chunked
 from portal.core.csvimport import (
-    PROGRESS_EVERY,
     Cells,
     ImportFailed,
     ImportReport,
@@ -115,15 +114,12 @@ def _parse_row(cells: Cells) -> _Row | None:
 def _read_rows(source: Source, on_row: Progress | None) -> tuple[list[str], list[tuple[int, _Row]]]:
     """Validate the file row by row; raises ImportFailed with every bad row (and duplicate reference or UPN)."""
     errors: list[RowError] = []
-    header, rows = read_csv(open_text(source), REQUIRED_COLUMNS)
+    header, rows = read_csv(open_text(source), REQUIRED_COLUMNS, on_row)
     absent = [column for column in OPTIONAL_COLUMNS if column not in header]
     parsed: list[tuple[int, _Row]] = []
     seen: dict[str, int] = {}
     seen_upn: dict[str, int] = {}
-    count = 0
-    for count, (line, row) in enumerate(rows, start=1):  # noqa: B007 (count is the total after the loop)
-        if on_row is not None and count % PROGRESS_EVERY == 0:
-            on_row(count)
+    for line, row in rows:
         details = _parse_row(Cells(line, row, errors))
         if details is None:
             continue
@@ -137,8 +133,6 @@ def _read_rows(source: Source, on_row: Progress | None) -> tuple[list[str], list
         if details.upn:
             seen_upn[details.upn] = line
         parsed.append((line, details))
-    if on_row is not None:
-        on_row(count)
     guard_errors(errors)
     return absent, parsed
 
