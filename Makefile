@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app portal
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Links in emails and the sign-in line seed-demo prints follow the address make serves on (an env value wins).
+PORTAL_BASE_URL ?= http://$(HOST):$(PORT)
+export PORTAL_BASE_URL
 
 .PHONY: run serve install install-dev test test-fast test-browser lint bench browser-deps clean
 
@@ -24,17 +27,18 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-## run: create the venv, install, migrate, build the postcode lookup, seed demo data, serve with the scheduler
+## run: create the venv, install, migrate, build the postcode lookup, seed demo data, serve with the scheduler and a task worker
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) geo build
 	$(FLASK) seed-demo
-	@echo "Serving on http://$(HOST):$(PORT) with the scheduler alongside (Ctrl+C stops both)"
+	@echo "Serving on $(PORTAL_BASE_URL) with the scheduler and a task worker alongside (Ctrl+C stops all three)"
 	@$(FLASK) scheduler run & scheduler=$$!; \
-	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) tasks run & worker=$$!; \
+	trap 'kill $$scheduler $$worker 2>/dev/null; wait $$scheduler $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-## serve: the web app only (no scheduler), on an existing database
+## serve: the web app only (no scheduler, no task worker: browser imports wait), on an existing database
 serve: install
 	$(FLASK) run --host $(HOST) --port $(PORT)
 

@@ -125,6 +125,17 @@ def get_owned_or_404(model: type[Any], object_id: int, permitted: Callable[[Any,
     return obj
 
 
+def can_see_import_job(user: Any, job: Any) -> bool:
+    """An import job is seen only by its uploader's organisation: the school, hub or employer it was for."""
+    if is_role(user, Role.SCHOOL):
+        return job.school_id is not None and job.school_id == user.school_id
+    if is_role(user, Role.HUB):
+        return job.hub_id is not None and job.hub_id == user.hub_id
+    if is_role(user, Role.EMPLOYER):
+        return job.employer_id is not None and job.employer_id == user.employer_id
+    return False
+
+
 def can_manage_school_student(user: Any, student: Any) -> bool:
     """Only staff of the student's school may open or change the roster entry."""
     return can_manage_school(user, student.school_id)

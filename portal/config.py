@@ -50,6 +50,9 @@ DEFAULTS: dict[str, Any] = {
     # Risk assessment uploads: kept outside static/ (default <instance>/uploads), PDF only.
     "UPLOAD_FOLDER": None,
     "RISK_ASSESSMENT_MAX_BYTES": 5 * 1024 * 1024,
+    # Background tasks (browser imports): default sqlite:///<instance>/tasks.sqlite3; redis://host:6379/0 at scale.
+    "TASK_QUEUE_URL": None,
+    "TASK_QUEUE_IMMEDIATE": False,  # run tasks at once, in the caller (tests)
     # Parental consent links: signed, single-use, and valid for this many days.
     "CONSENT_LINK_DAYS": 14,
     "CONSENT_LINK_RATE_LIMIT": "30 per hour",

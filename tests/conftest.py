@@ -63,6 +63,7 @@ def make_test_config(database_url: str, instance: Path, **overrides: Any) -> dic
         "BASE_URL": "http://portal.test",
         "SERVER_NAME": None,
         "GEO_LOOKUP_PATH": str(shared_lookup_path()),  # built once per machine, not per run
+        "TASK_QUEUE_IMMEDIATE": True,  # background tasks run at once, inside the test
     }
     if instance is not None:  # uploads go under the run's temporary instance folder, never the repository's
         config["UPLOAD_FOLDER"] = str(Path(instance) / "uploads")

@@ -12,6 +12,7 @@ from flask import current_app
 
 from portal.accounts.tokens import issue_api_token
 from portal.bookings.models import Booking
+from portal.core.models import ImportJob
 from portal.core.vocab import Role
 from portal.extensions import db
 from tests.factories import (
@@ -58,6 +59,8 @@ EXPECTED: dict[str, Any] = {
     "organisations.roster_leavers": {S},
     "home.my_record": {ST},
     "home.employer_home": {E},
+    "organisations.roster_import_job": {S},  # only the uploading school: others get 404 (tests/organisations)
+    "organisations.roster_import_job_json": {S},
     "organisations.hub_schools": {H},
     "organisations.hub_employers": {H},
     "organisations.hub_vet_employer": {H},
@@ -92,6 +95,8 @@ EXPECTED: dict[str, Any] = {
     "offers.search": {S, H},
     "offers.offer_view": {S, H},
     "offers.hub_import": {H},
+    "offers.hub_import_job": {H},  # only the uploading hub: others get 404 (tests/offers)
+    "offers.hub_import_job_json": {H},
     # JSON API: bearer tokens, never cookies; refusals are 401/403 JSON, not a redirect to sign-in
     "api.openapi": PUBLIC,
     "api.offers": {S, H},
@@ -163,6 +168,11 @@ def world() -> dict[str, Any]:
     # bearer tokens for the API routes (a student's is refused: students have no API access)
     bearer = {who: issue_api_token(db.session, user, "matrix api")[1] for who, user in users.items()}
     ids["ref"] = student.student_ref
+    job = ImportJob(kind="roster", status="running", owner_id=users[S].id, school_id=school.id, hub_id=hub.id,
+                    stored_name="0" * 32 + ".csv", original_name="roster.csv")
+    db.session.add(job)
+    db.session.flush()
+    ids["job_id"] = job.id
     return {"users": users, "ids": ids, "tokens": tokens, "bearer": bearer}
 
 

@@ -34,7 +34,7 @@ def test_import_roster_match_book_and_employer_confirms(app, client):
 
     assert client.post("/sign-in", data={"email": leader.email, "password": "correct-horse-battery-staple-42"}).status_code == 302
     imported = client.post("/students/import", data={"file": (io.BytesIO(ROSTER.encode()), "roster.csv")},
-                           content_type="multipart/form-data").get_data(as_text=True)
+                           content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
     assert "Roster imported" in imported and "2 new" in imported
     imani = db.session.scalars(select(Student).where(Student.student_ref == "F001")).one()
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
-from flask.cli import with_appcontext
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from portal.core.import_runner import import_cli
@@ -12,9 +12,36 @@ from portal.extensions import db
 
 
 def register_commands(app: Flask) -> None:
-    """Add `outbox` and the (feature-filled) `import` group."""
+    """Add `outbox`, `tasks` and the (feature-filled) `import` group."""
     app.cli.add_command(outbox_cli)
     app.cli.add_command(import_cli)
+    app.cli.add_command(tasks_cli)
+
+
+tasks_cli = AppGroup("tasks", help="The background task queue (browser imports): run a worker, list the tasks.")
+
+
+@tasks_cli.command("run")
+@click.option("--workers", default=2, show_default=True, help="Tasks run at once (threads).")
+def tasks_run(workers: int) -> None:
+    """Run a worker until Ctrl+C (or SIGTERM): it takes tasks from the queue TASK_QUEUE_URL names."""
+    from portal.core.tasks import queue_url, task_queue
+
+    queue = task_queue(current_app)
+    names = queue.bind_all()
+    click.echo(f"Task worker on {queue_url(current_app).split('@')[-1]} with {workers} worker(s): {', '.join(names)}")
+    queue.huey.create_consumer(workers=workers, worker_type="thread").run()
+
+
+@tasks_cli.command("list")
+def tasks_list() -> None:
+    """Print the registered tasks and where the queue is."""
+    from portal.core.tasks import queue_url, task_queue
+
+    queue = task_queue(current_app)
+    click.echo(f"queue: {queue_url(current_app).split('@')[-1]}")
+    for name in queue.bind_all():
+        click.echo(f"  {name}")
 
 
 @click.group("outbox", invoke_without_command=True, help="Print queued emails; 'outbox send' delivers them.")

@@ -7,19 +7,27 @@ nothing unless every row is good (the caller owns the transaction and rolls back
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
+import shutil
+import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, TypeVar
 
+from portal.core.cleaning import text_problem
 from portal.core.postcodes import InvalidPostcode, normalise_postcode
 from portal.core.vocab import Coded
 
 C = TypeVar("C", bound=Coded)
 MAX_ERRORS_SHOWN = 200
+PROGRESS_EVERY = 1000  # rows between progress callbacks while validating
+
+Source = IO[bytes] | IO[str] | str | bytes
+Progress = Callable[[int], None]  # called with the number of rows checked so far
 
 
 @dataclass(frozen=True)
@@ -71,46 +79,137 @@ class ImportReport:
         return text
 
 
-def decode(data: bytes) -> str:
-    """Decode an uploaded file: UTF-8 (with or without BOM), else Windows-1252 (the national register's)."""
+READ_BLOCK = 1 << 16  # bytes read at a time: memory stays bounded whatever the file's size
+_NOT_TEXT_SIGNATURES = (
+    (b"PK\x03\x04", "a zipped file (an Excel .xlsx workbook?)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook"),
+    (b"%PDF", "a PDF"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\xff\xfe", "UTF-16 text (Excel's 'Unicode text')"),
+    (b"\xfe\xff", "UTF-16 text (Excel's 'Unicode text')"),
+)
+
+
+_TEXT_BYTES = b"\t\n\r" + bytes(range(0x20, 0x100))
+
+
+def _not_a_csv(reason: str) -> ImportFailed:
+    """The whole file is refused: it is not comma-separated text."""
+    return ImportFailed([RowError(1, "(file)", f"this is not a CSV file: it looks like {reason}; "
+                                               "save it from the spreadsheet as 'CSV UTF-8' and upload that")])
+
+
+def _check_is_text(head: bytes) -> None:
+    """Refuse spreadsheets, images and other binary files by their first bytes."""
+    for signature, what in _NOT_TEXT_SIGNATURES:
+        if head.startswith(signature):
+            raise _not_a_csv(what)
+    controls = len(head.translate(None, _TEXT_BYTES))
+    if controls > max(8, len(head) // 20):
+        raise _not_a_csv("a binary file (it is full of control bytes)")
+
+
+def _is_utf8(binary: IO[bytes]) -> bool:
+    """Whether the whole stream decodes as UTF-8, read block by block (nothing kept)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        return data.decode("utf-8-sig")
+        while block := binary.read(READ_BLOCK):
+            decoder.decode(block)
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        return False
+    return True
+
+
+def _seekable(source: IO[bytes]) -> IO[bytes]:
+    """The binary stream itself when it can be re-read, else a spooled copy of it (kept on disk past 1 MB)."""
+    if source.seekable():
+        return source
+    copy = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115 (closed with the text stream)
+    shutil.copyfileobj(source, copy, READ_BLOCK)
+    copy.seek(0)
+    return copy  # type: ignore[return-value]
+
+
+def decode_stream(binary: IO[bytes]) -> IO[str]:
+    """Decode incrementally: UTF-8 (with or without BOM), else Windows-1252 (the national register's)."""
+    binary = _seekable(binary)
+    start = binary.tell()
+    _check_is_text(binary.read(4096))
+    binary.seek(start)
+    encoding = "utf-8-sig" if _is_utf8(binary) else "cp1252"
+    binary.seek(start)
+    return io.TextIOWrapper(binary, encoding=encoding, errors="replace", newline="")
+
+
+def decode(data: bytes) -> str:
+    """Decode a whole small file the same way as `decode_stream` (for tests and short inputs)."""
+    return decode_stream(io.BytesIO(data)).read()
 
 
 def open_text(source: IO[bytes] | IO[str] | str | bytes) -> IO[str]:
-    """A text stream for a path, bytes or a binary/text file object."""
+    """A text stream read incrementally from a path, bytes or a binary/text file object."""
     if isinstance(source, bytes):
-        return io.StringIO(decode(source), newline="")
+        return decode_stream(io.BytesIO(source))
     if isinstance(source, str):
-        with open(source, "rb") as handle:
-            return io.StringIO(decode(handle.read()), newline="")
-    data = source.read()
-    if isinstance(data, bytes):
-        return io.StringIO(decode(data), newline="")
-    return io.StringIO(data, newline="")
+        return decode_stream(open(source, "rb"))  # noqa: SIM115 (the text stream owns and closes it)
+    if isinstance(source, io.TextIOBase):
+        return source  # type: ignore[return-value]
+    return decode_stream(source)  # type: ignore[arg-type]
 
 
-def read_csv(stream: IO[str], required: Iterable[str]) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
-    """Return the header and an iterator of (line number, row); a missing column is an ImportFailed."""
+def _csv_problem(error: csv.Error) -> str:
+    """The csv module's complaint in words for the person who made the file."""
+    text = str(error)
+    if "field larger than field limit" in text:
+        return f"a cell is longer than {csv.field_size_limit():,} characters (is a quote mark missing its pair?)"
+    return f"this line can't be read as CSV ({text})"
+
+
+def read_csv(
+    stream: IO[str], required: Iterable[str], on_row: Progress | None = None,
+) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """Return the header and an iterator of (line number, row); a missing column is an ImportFailed.
+
+    Rows are read one at a time; a line the csv module can't parse (an unclosed quote running into
+    a huge cell, say) ends the import with a row error naming that line. `on_row(rows_read)` is
+    called every PROGRESS_EVERY rows and once at the end.
+    """
     reader = csv.reader(stream)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise ImportFailed([RowError(1, "(header)", "the file is empty")]) from None
+    except csv.Error as error:
+        raise ImportFailed([RowError(1, "(header)", _csv_problem(error))]) from None
+    bad_names = [RowError(1, "(header)", f"{name!r}: {problem}") for name in header if (problem := text_problem(name))]
+    if bad_names:
+        raise ImportFailed(bad_names)
     missing = [name for name in required if name not in header]
     if missing:
         raise ImportFailed([RowError(1, name, "column is missing from the header") for name in missing])
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
-        for values in reader:
+        count = 0
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                if on_row is not None:
+                    on_row(count)
+                return
+            except csv.Error as error:
+                raise ImportFailed([RowError(reader.line_num, "(row)", _csv_problem(error))]) from None
             line = reader.line_num
             if not any(v.strip() for v in values):
                 continue
             if len(values) > len(header):
                 raise ImportFailed([RowError(line, "(row)", f"has {len(values)} cells but the header has {len(header)}")])
             padded = values + [""] * (len(header) - len(values))
+            count += 1
+            if on_row is not None and count % PROGRESS_EVERY == 0:
+                on_row(count)
             yield line, {name: value.strip() for name, value in zip(header, padded, strict=True)}
 
     return header, rows()
@@ -125,6 +224,10 @@ class Cells:
         self.row = row
         self.errors = errors
         self._count_before = len(errors)
+        for column, value in row.items():
+            problem = text_problem(value)
+            if problem is not None:
+                self.fail(column, problem)
 
     @property
     def ok(self) -> bool:

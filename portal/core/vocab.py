@@ -265,3 +265,17 @@ class DbsLevel(Coded):
 class ConsentDecision(Coded):
     CONSENTED = ("consented", "Consented")
     DECLINED = ("declined", "Declined")
+
+
+class ImportJobStatus(Coded):
+    """Where a background import is: waiting for a worker, running, or finished either way."""
+
+    QUEUED = ("queued", "Waiting to start")
+    RUNNING = ("running", "Checking and importing")
+    SUCCEEDED = ("succeeded", "Finished")
+    FAILED = ("failed", "Nothing was imported")
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job will change no more."""
+        return self in (ImportJobStatus.SUCCEEDED, ImportJobStatus.FAILED)

@@ -17,8 +17,19 @@ from typing import IO, Any
 
 from sqlalchemy import ColumnElement, delete, insert, select, update
 
-from portal.core.csvimport import Cells, ImportReport, RowError, guard_errors, open_text, read_csv
+from portal.core.csvimport import (
+    Cells,
+    ImportReport,
+    Progress,
+    RowError,
+    Source,
+    guard_errors,
+    open_text,
+    read_csv,
+)
 from portal.core.dates import local_to_utc, london_date
+from portal.core.import_jobs import register_importer
+from portal.core.models import ImportJob
 from portal.core.vocab import AccessFeature, ActivityType, DeliveryMode, OfferStatus, Sector
 from portal.db import DbSession, utcnow
 from portal.geo import Location
@@ -36,7 +47,6 @@ CHUNK = 500
 WRITE_BATCH = 5000
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
 
-Source = IO[bytes] | IO[str] | str | bytes
 
 
 def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -123,11 +133,12 @@ def _parse_employers(rows: Iterable[tuple[int, dict[str, str]]], errors: list[Ro
     return records
 
 
-def import_employers(session: DbSession, source: Source, *, dry_run: bool = False) -> ImportReport:
+def import_employers(session: DbSession, source: Source, *, dry_run: bool = False,
+                     on_row: Progress | None = None) -> ImportReport:
     """Create or update employers by employer_ref; raises ImportFailed (writing nothing) on any bad row."""
     report = ImportReport(dry_run=dry_run)
     errors: list[RowError] = []
-    _, rows = read_csv(open_text(source), EMPLOYER_COLUMNS)
+    _, rows = read_csv(open_text(source), EMPLOYER_COLUMNS, on_row)
     records = _parse_employers(rows, errors)
     guard_errors(errors)
 
@@ -436,7 +447,8 @@ def _plan_sessions(offer_id: int, record: OfferRecord, current: dict[dt.datetime
     return changed
 
 
-def import_offers(session: DbSession, source: Source, *, dry_run: bool = False, now: dt.datetime | None = None) -> ImportReport:
+def import_offers(session: DbSession, source: Source, *, dry_run: bool = False, now: dt.datetime | None = None,
+                  on_row: Progress | None = None) -> ImportReport:
     """Create or update offers and their sessions; raises ImportFailed (writing nothing) on any bad row.
 
     A new offer is published when it meets the publishing rules (a future session, and insurance
@@ -445,7 +457,7 @@ def import_offers(session: DbSession, source: Source, *, dry_run: bool = False, 
     now = now or utcnow()
     report = ImportReport(dry_run=dry_run)
     errors: list[RowError] = []
-    _, rows = read_csv(open_text(source), OFFER_COLUMNS)
+    _, rows = read_csv(open_text(source), OFFER_COLUMNS, on_row)
     records = _parse_offers(rows, errors)
     existing, employers = _resolve(session, records, errors)
     guard_errors(sorted(errors, key=lambda error: error.line))
@@ -513,3 +525,15 @@ def _write_offers(session: DbSession, records: dict[str, OfferRecord], plan: _Pl
     _bulk(session, insert(OfferSession), [{**row, "created_at": now} for row in new_sessions])
     _bulk(session, update(OfferSession), plan.session_updates)
     refresh_last_session(session, [row["offer_id"] for row in plan.new_sessions])
+
+
+@register_importer("employers")
+def run_employers_job(session: DbSession, job: ImportJob, stream: IO[bytes], on_row: Progress) -> ImportReport:
+    """A hub's browser upload of employers.csv, run by a worker."""
+    return import_employers(session, stream, dry_run=job.dry_run, on_row=on_row)
+
+
+@register_importer("offers")
+def run_offers_job(session: DbSession, job: ImportJob, stream: IO[bytes], on_row: Progress) -> ImportReport:
+    """A hub's browser upload of offers.csv, run by a worker."""
+    return import_offers(session, stream, dry_run=job.dry_run, on_row=on_row)

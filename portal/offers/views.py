@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case, select
 from sqlalchemy.orm import selectinload
 
+import portal.offers.imports  # noqa: F401 (registers the employers and offers importers)
 from portal import access
 from portal.access import allow
-from portal.core.csvimport import MAX_ERRORS_SHOWN, ImportFailed
+from portal.core import import_jobs
 from portal.core.dates import format_datetime, london_date, to_london
+from portal.core.models import ImportJob
 from portal.core.pagination import page_number
-from portal.core.refusals import saved
+from portal.core.refusals import Refusal, saved
 from portal.core.templating import extend_navigation
-from portal.core.vocab import DeliveryMode, OfferStatus, Role
+from portal.core.vocab import DeliveryMode, ImportJobStatus, OfferStatus, Role
 from portal.db import utcnow
 from portal.extensions import db
 from portal.geo.locate import PostcodeProblem, locate
@@ -31,7 +32,6 @@ from portal.offers.forms import (
     SessionForm,
     SupervisorForm,
 )
-from portal.offers.imports import import_employers, import_offers
 from portal.offers.models import Offer, OfferSession, Supervisor
 from portal.offers.search import OfferQuery, search_offers
 from portal.organisations.forms import ConfirmForm
@@ -479,26 +479,41 @@ def offer_view(offer_id: int) -> Any:
 @bp.route("/hub/import", methods=["GET", "POST"])
 @allow(Role.HUB)
 def hub_import() -> Any:
-    """Upload employers.csv or offers.csv: all-or-nothing, with every bad row listed."""
+    """Upload employers.csv or offers.csv: saved and imported (or only checked) in the background."""
     form = ImportForm()
-    errors = None
-    report = None
     if form.validate_on_submit():
-        action = import_employers if form.kind.data == "employers" else import_offers
-        dry_run = bool(form.dry_run.data)
         try:
-            report = action(db.session, form.file.data.read(), dry_run=dry_run)
-        except ImportFailed as failure:
-            db.session.rollback()
-            errors = failure.errors
-        except csv.Error:
-            db.session.rollback()
-            form.file.errors = [*form.file.errors, "The file is not a CSV file: save it as CSV and try again"]
+            upload = import_jobs.save_upload(form.file.data)
+        except Refusal as refusal:
+            form.file.errors = [*form.file.errors, refusal.message]
         else:
-            if dry_run:
-                db.session.rollback()
-            else:
-                db.session.commit()
-    status = 400 if form.errors or errors else 200
-    return render_template("offers/import.html", form=form, errors=(errors or [])[:MAX_ERRORS_SHOWN],
-                           error_count=len(errors or []), report=report), status
+            kind = "employers" if form.kind.data == "employers" else "offers"
+            job = import_jobs.create_job(db.session, kind, current_user, upload, hub_id=current_user.hub_id,
+                                         dry_run=bool(form.dry_run.data))
+            db.session.commit()
+            import_jobs.start(job)
+            return redirect(url_for("offers.hub_import_job", job_id=job.id), 303)
+    return render_template("offers/import.html", form=form, errors=[], error_count=0,
+                           report=None), (400 if form.errors else 200)
+
+
+@bp.route("/hub/import/<int:job_id>")
+@allow(Role.HUB)
+def hub_import_job(job_id: int) -> Any:
+    """The hub import's progress, then every bad row, or what it imported (or would have)."""
+    job = access.get_owned_or_404(ImportJob, job_id, access.can_see_import_job)
+    if job.status == ImportJobStatus.FAILED.value:
+        errors, error_count = import_jobs.failed_errors(job)
+        return render_template("offers/import.html", form=ImportForm(), errors=errors, error_count=error_count,
+                               report=None)
+    if job.status != ImportJobStatus.SUCCEEDED.value:
+        return import_jobs.progress_page(job, f"Importing {job.kind}", url_for("offers.hub_import_job_json", job_id=job.id))
+    return render_template("offers/import.html", form=ImportForm(), errors=[], error_count=0, report=job.report)
+
+
+@bp.route("/hub/import/<int:job_id>.json")
+@allow(Role.HUB)
+def hub_import_job_json(job_id: int) -> Any:
+    """The hub import's progress as JSON, for the page's script."""
+    job = access.get_owned_or_404(ImportJob, job_id, access.can_see_import_job)
+    return jsonify(import_jobs.job_progress(job))

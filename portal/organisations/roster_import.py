@@ -3,18 +3,30 @@ students missing from the file are reported (never deleted silently)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any, NamedTuple
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import delete, insert, select, update
 
 from portal.core import audit
-from portal.core.csvimport import Cells, ImportReport, RowError, guard_errors, open_text, read_csv
+from portal.core.batches import chunked
+from portal.core.csvimport import (
+    Cells,
+    ImportFailed,
+    ImportReport,
+    Progress,
+    RowError,
+    Source,
+    guard_errors,
+    open_text,
+    read_csv,
+)
+from portal.core.import_jobs import register_importer
+from portal.core.models import ImportJob
 from portal.core.vocab import YEAR_GROUPS, AccessFeature, Sector, SendStatus
-from portal.db import DbSession
-from portal.organisations.models import School, Student
-from portal.organisations.services import StudentDetails, apply_details
+from portal.db import DbSession, utcnow
+from portal.organisations.models import School, Student, StudentInterest, StudentNeed
 from portal.organisations.upn import is_valid_upn
 
 REQUIRED_COLUMNS = (
@@ -23,13 +35,50 @@ REQUIRED_COLUMNS = (
 )
 OPTIONAL_COLUMNS = ("upn", "email", "tutor_group")
 CENSUS_SEN_CODES = {"N": SendStatus.NONE, "K": SendStatus.SEN_SUPPORT, "E": SendStatus.EHCP}
+WRITE_BATCH = 2000
+
+
+class MissingStudent(NamedTuple):
+    """A student on roll who was not in the file: what the leavers question shows."""
+
+    id: int
+    student_ref: str
+    first_name: str
+    last_name: str
+    year_group: int
 
 
 @dataclass
 class RosterReport(ImportReport):
     """The import's counts plus the students on roll who were not in the file."""
 
-    missing: list[Student] = field(default_factory=list)
+    missing: list[MissingStudent] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain form for JSON output, with the students not in the file."""
+        return {**super().as_dict(), "missing": [student._asdict() for student in self.missing]}
+
+
+# One validated row, kept as a compact tuple (100,000 of them must fit in well under 100 MB).
+class _Row(NamedTuple):
+    """The values of a roster row, in the students table's terms."""
+
+    student_ref: str
+    upn: str | None
+    first_name: str
+    last_name: str
+    year_group: int
+    date_of_birth: dt.date
+    send_status: str
+    disadvantaged: bool
+    tutor_group: str | None
+    email: str | None
+    needs: tuple[str, ...]
+    interests: tuple[str, ...]
+
+
+STUDENT_COLUMNS = ("student_ref", "upn", "first_name", "last_name", "year_group", "date_of_birth", "send_status",
+                   "disadvantaged", "tutor_group", "email")
 
 
 def _send_status(cells: Cells) -> str | None:
@@ -42,7 +91,7 @@ def _send_status(cells: Cells) -> str | None:
     return status.value if status else None
 
 
-def _parse_row(cells: Cells) -> StudentDetails | None:
+def _parse_row(cells: Cells) -> _Row | None:
     """Validate one roster row."""
     ref = cells.text("student_ref", max_length=40)
     upn = cells.row.get("upn", "").upper() or None
@@ -52,42 +101,22 @@ def _parse_row(cells: Cells) -> StudentDetails | None:
     year = cells.integer("year_group", minimum=min(YEAR_GROUPS), maximum=max(YEAR_GROUPS))
     born = cells.date("date_of_birth")
     send = _send_status(cells)
-    needs = [n.value for n in cells.codes("needs", AccessFeature)]
+    needs = tuple(sorted(n.value for n in cells.codes("needs", AccessFeature)))
     disadvantaged = cells.yes_no("disadvantaged")
-    interests = [s.value for s in cells.codes("sector_interests", Sector)]
+    interests = tuple(sorted(s.value for s in cells.codes("sector_interests", Sector)))
     email = cells.email("email")
     tutor_group = cells.text("tutor_group", required=False, max_length=20) or None
     if not cells.ok or year is None or born is None or send is None or disadvantaged is None:
         return None
-    return StudentDetails(
-        student_ref=ref, first_name=first, last_name=last, year_group=year, date_of_birth=born,
-        send_status=send, disadvantaged=disadvantaged, upn=upn, tutor_group=tutor_group, email=email,
-        needs=needs, interests=interests,
-    )
+    return _Row(ref, upn, first, last, year, born, send, disadvantaged, tutor_group, email, needs, interests)
 
 
-def _same(student: Student, details: StudentDetails) -> bool:
-    """Whether applying the details would change nothing."""
-    return (
-        student.first_name, student.last_name, student.year_group, student.date_of_birth,
-        student.send_status, student.disadvantaged, student.upn, student.tutor_group, student.email,
-        student.need_codes, student.interest_codes, student.left_on,
-    ) == (
-        details.first_name, details.last_name, details.year_group, details.date_of_birth,
-        details.send_status, details.disadvantaged, details.upn, details.tutor_group, details.email,
-        sorted(set(details.needs)), sorted(set(details.interests)), None,
-    )
-
-
-def import_students(
-    session: DbSession, school: School, source: IO[bytes] | IO[str] | str | bytes, *, dry_run: bool = False,
-) -> RosterReport:
-    """Validate every row, then create or update the school's students; raises ImportFailed, writing nothing."""
-    report = RosterReport(dry_run=dry_run)
+def _read_rows(source: Source, on_row: Progress | None) -> tuple[list[str], list[tuple[int, _Row]]]:
+    """Validate the file row by row; raises ImportFailed with every bad row (and duplicate reference or UPN)."""
     errors: list[RowError] = []
-    header, rows = read_csv(open_text(source), REQUIRED_COLUMNS)
+    header, rows = read_csv(open_text(source), REQUIRED_COLUMNS, on_row)
     absent = [column for column in OPTIONAL_COLUMNS if column not in header]
-    parsed: list[tuple[int, StudentDetails]] = []
+    parsed: list[tuple[int, _Row]] = []
     seen: dict[str, int] = {}
     seen_upn: dict[str, int] = {}
     for line, row in rows:
@@ -105,37 +134,149 @@ def import_students(
             seen_upn[details.upn] = line
         parsed.append((line, details))
     guard_errors(errors)
+    return absent, parsed
 
-    existing = {
-        s.student_ref: s for s in session.scalars(
-            select(Student).where(Student.school_id == school.id)
-            .options(selectinload(Student.needs), selectinload(Student.interests))
-        )
-    }
+
+def _on_roll(session: DbSession, school: School) -> dict[str, tuple[Any, ...]]:
+    """student_ref -> (id, left_on, *STUDENT_COLUMNS, needs, interests) of each student on the school's roll."""
+    codes: dict[int, dict[str, list[str]]] = {}
+    for child, column, key in ((StudentNeed, StudentNeed.need, "needs"), (StudentInterest, StudentInterest.sector, "interests")):
+        query = (select(child.student_id, column).join(Student, Student.id == child.student_id)
+                 .where(Student.school_id == school.id).order_by(child.student_id, column))
+        for student_id, code in session.execute(query):
+            codes.setdefault(student_id, {"needs": [], "interests": []})[key].append(code)
+    found: dict[str, tuple[Any, ...]] = {}
+    query = select(Student.id, Student.left_on, *(getattr(Student, c) for c in STUDENT_COLUMNS)).where(
+        Student.school_id == school.id)
+    for row in session.execute(query):
+        values: tuple[Any, ...] = tuple(row)
+        own = codes.pop(values[0], {})
+        found[values[2]] = (*values, tuple(own.get("needs", ())), tuple(own.get("interests", ())))
+    return found
+
+
+def import_students(
+    session: DbSession, school: School, source: Source, *, dry_run: bool = False,
+    on_row: Progress | None = None, actor: Any = None,
+) -> RosterReport:
+    """Validate every row, then create or update the school's students; raises ImportFailed, writing nothing.
+
+    Rows are validated as they stream in and kept as compact tuples; the students on roll are read
+    in one query each for students, needs and interests, and written with bulk statements.
+    `on_row(rows_checked)` is called as validation goes (for progress pages).
+    """
+    report = RosterReport(dry_run=dry_run)
+    absent, parsed = _read_rows(source, on_row)
+    existing = _on_roll(session, school)
+    writer = _Writer(session, school.id, dry_run)
     for _, details in parsed:
-        student = existing.get(details.student_ref)
+        values = dict(zip(STUDENT_COLUMNS, details[:len(STUDENT_COLUMNS)], strict=True))
+        found = existing.get(details.student_ref)
         for column in absent:  # a column the file doesn't have keeps what the portal knows
-            setattr(details, column, getattr(student, column) if student else None)
-        if student is None:
-            student = Student(school_id=school.id)
-            student.school = school
-            apply_details(student, details)
-            session.add(student)
-            report.created += 1
-        elif _same(student, details):
+            values[column] = found[STUDENT_COLUMNS.index(column) + 2] if found else None
+        if found is None:
+            writer.insert(values, details.needs, details.interests)
+            continue
+        codes_same = found[-2:] == (details.needs, details.interests)
+        if codes_same and found[1] is None and found[2:-2] == tuple(values.values()):
             report.unchanged += 1
         else:
-            apply_details(student, details)
-            student.left_on = None
-            report.updated += 1
+            writer.update(found[0], values, None if codes_same else (details.needs, details.interests))
+    writer.finish()
+    report.created, report.updated = writer.created, writer.updated
+    in_file = {details.student_ref for _, details in parsed}
     report.missing = sorted(
-        (s for ref, s in existing.items() if ref not in seen and s.left_on is None),
+        (MissingStudent(row[0], ref, row[4], row[5], row[6])
+         for ref, row in existing.items() if ref not in in_file and row[1] is None),
         key=lambda s: (s.last_name, s.first_name),
     )
-    session.flush()
-    audit.record(session, "roster_imported", "school", school.id, school_id=school.id,
+    audit.record(session, "roster_imported", "school", school.id, school_id=school.id, actor=actor,
                  detail=f"{report.created} new, {report.updated} updated, {len(report.missing)} not in file")
+    session.flush()
     return report
+
+
+Codes = tuple[tuple[str, ...], tuple[str, ...]]  # (needs, interests)
+
+
+class _Writer:
+    """Bulk INSERTs and UPDATEs of students (and their code sets), sent a batch at a time so memory stays flat."""
+
+    def __init__(self, session: DbSession, school_id: int, dry_run: bool) -> None:
+        """Start with empty batches; a dry run only counts."""
+        self.session, self.school_id, self.dry_run = session, school_id, dry_run
+        self.now = utcnow()
+        self.inserts: list[dict[str, Any]] = []
+        self.insert_codes: dict[str, Codes] = {}
+        self.updates: list[dict[str, Any]] = []
+        self.replaced: dict[int, Codes] = {}
+        self.created = self.updated = 0
+
+    def insert(self, values: dict[str, Any], needs: tuple[str, ...], interests: tuple[str, ...]) -> None:
+        """Queue a new student."""
+        self.created += 1
+        if self.dry_run:
+            return
+        self.inserts.append({"school_id": self.school_id, "created_at": self.now, **values})
+        self.insert_codes[values["student_ref"]] = (needs, interests)
+        if len(self.inserts) >= WRITE_BATCH:
+            self._send_inserts()
+
+    def update(self, student_id: int, values: dict[str, Any], codes: Codes | None) -> None:
+        """Queue a change to a student on roll (back on roll if they had left); codes None: unchanged."""
+        self.updated += 1
+        if self.dry_run:
+            return
+        self.updates.append({"id": student_id, "left_on": None, **values})
+        if codes is not None:
+            self.replaced[student_id] = codes
+        if len(self.updates) >= WRITE_BATCH:
+            self._send_updates()
+
+    def finish(self) -> None:
+        """Send what is still queued."""
+        if self.inserts:
+            self._send_inserts()
+        if self.updates:
+            self._send_updates()
+        self.session.expire_all()
+
+    def _send_inserts(self) -> None:
+        """INSERT the queued students, then their codes."""
+        result = self.session.execute(insert(Student).returning(Student.id, Student.student_ref), self.inserts)
+        self._send_codes({row.id: self.insert_codes[row.student_ref] for row in result})
+        self.inserts, self.insert_codes = [], {}
+
+    def _send_updates(self) -> None:
+        """UPDATE the queued students by id, then replace the changed code sets."""
+        self.session.execute(update(Student), self.updates)
+        for model in (StudentNeed, StudentInterest):
+            for chunk in chunked(sorted(self.replaced)):
+                self.session.execute(delete(model).where(model.student_id.in_(chunk))
+                                     .execution_options(synchronize_session=False))
+        self._send_codes(self.replaced)
+        self.updates, self.replaced = [], {}
+
+    def _send_codes(self, codes: dict[int, Codes]) -> None:
+        """INSERT need and interest rows for these students."""
+        needs = [{"student_id": i, "need": code} for i, (wanted, _) in codes.items() for code in wanted]
+        interests = [{"student_id": i, "sector": code} for i, (_, wanted) in codes.items() for code in wanted]
+        if needs:
+            self.session.execute(insert(StudentNeed), needs)
+        if interests:
+            self.session.execute(insert(StudentInterest), interests)
+
+
+@register_importer("roster")
+def run_roster_job(session: DbSession, job: ImportJob, stream: IO[bytes], on_row: Progress) -> RosterReport:
+    """A browser roster upload, run by a worker for the job's school, audited as its uploader."""
+    from portal.accounts.models import User
+
+    school = session.get(School, job.school_id)
+    if school is None:
+        raise ImportFailed([RowError(0, "(file)", "the school no longer exists")])
+    owner = session.get(User, job.owner_id) if job.owner_id else None
+    return import_students(session, school, stream, dry_run=job.dry_run, on_row=on_row, actor=owner)
 
 
 def mark_left(session: DbSession, school: School, student_ids: list[int], on: object) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
@@ -16,13 +16,13 @@ from portal.accounts.services import (
     student_account,
     students_with_sign_in,
 )
-from portal.core.csvimport import MAX_ERRORS_SHOWN, ImportFailed
+from portal.core import import_jobs
 from portal.core.ids import parse_id
-from portal.core.models import AuditEvent
+from portal.core.models import AuditEvent, ImportJob
 from portal.core.pagination import page_number
-from portal.core.refusals import saved
+from portal.core.refusals import Refusal, saved
 from portal.core.templating import extend_navigation
-from portal.core.vocab import Role, VettingStatus
+from portal.core.vocab import ImportJobStatus, Role, VettingStatus
 from portal.db import utcnow
 from portal.extensions import db
 from portal.organisations import services
@@ -39,7 +39,6 @@ from portal.organisations.models import Employer, School, Student
 from portal.organisations.roster_import import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
-    import_students,
     mark_left,
 )
 
@@ -180,21 +179,49 @@ def student_sign_in(student_id: int) -> Any:
 @bp.route("/students/import", methods=["GET", "POST"])
 @allow(Role.SCHOOL)
 def roster_import() -> Any:
-    """Upload the roster from the MIS: errors by line and column, or the result and who is missing."""
+    """Upload the roster from the MIS: saved and imported in the background, then a progress page."""
     form = RosterUploadForm()
     if form.validate_on_submit():
         try:
-            report = import_students(db.session, current_user.school, form.file.data.stream)
-        except ImportFailed as failure:
-            db.session.rollback()
-            return render_template("organisations/roster_import.html", form=form, columns=ROSTER_COLUMNS,
-                                   errors=failure.errors[:MAX_ERRORS_SHOWN], error_count=len(failure.errors)), 400
-        db.session.commit()
-        leavers = LeaversForm()
-        leavers.student_ids.choices = [(s.id, f"{s.last_name}, {s.first_name} ({s.student_ref}, Year {s.year_group})") for s in report.missing]
-        return render_template("organisations/roster_import_done.html", report=report, leavers=leavers)
+            upload = import_jobs.save_upload(form.file.data)
+        except Refusal as refusal:
+            form.file.errors = [*form.file.errors, refusal.message]
+        else:
+            job = import_jobs.create_job(db.session, "roster", current_user, upload, school_id=current_user.school_id)
+            db.session.commit()
+            import_jobs.start(job)
+            return redirect(url_for("organisations.roster_import_job", job_id=job.id), 303)
     return render_template("organisations/roster_import.html", form=form, columns=ROSTER_COLUMNS,
                            errors=None), (400 if form.errors else 200)
+
+
+@bp.route("/students/import/<int:job_id>")
+@allow(Role.SCHOOL)
+def roster_import_job(job_id: int) -> Any:
+    """The roster import's progress, then its errors by line and column, or the result and who is missing."""
+    job = access.get_owned_or_404(ImportJob, job_id, access.can_see_import_job)
+    if job.status == ImportJobStatus.FAILED.value:
+        errors, error_count = import_jobs.failed_errors(job)
+        return render_template("organisations/roster_import.html", form=RosterUploadForm(), columns=ROSTER_COLUMNS,
+                               errors=errors, error_count=error_count)
+    if job.status != ImportJobStatus.SUCCEEDED.value:
+        return import_jobs.progress_page(job, "Importing your roster",
+                                         url_for("organisations.roster_import_job_json", job_id=job.id))
+    report = job.report or {}
+    leavers = LeaversForm()
+    leavers.student_ids.choices = [
+        (s["id"], f"{s['last_name']}, {s['first_name']} ({s['student_ref']}, Year {s['year_group']})")
+        for s in report.get("missing", [])
+    ]
+    return render_template("organisations/roster_import_done.html", report=report, leavers=leavers)
+
+
+@bp.route("/students/import/<int:job_id>.json")
+@allow(Role.SCHOOL)
+def roster_import_job_json(job_id: int) -> Any:
+    """The roster import's progress as JSON, for the page's script."""
+    job = access.get_owned_or_404(ImportJob, job_id, access.can_see_import_job)
+    return jsonify(import_jobs.job_progress(job))
 
 
 @bp.route("/students/leavers", methods=["POST"])

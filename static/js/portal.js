@@ -5,6 +5,9 @@
  *      control and scroll its label or legend into view.
  *   2. Word count: textarea[data-word-limit] updates the message in the
  *      element named by data-word-count-target (a polite live region).
+ *   3. Import progress: [data-import-job-progress] polls its data-url (JSON)
+ *      and moves the bar; the page reloads when the job has finished (without
+ *      this, the page's meta refresh does the same more slowly).
  */
 (function () {
   'use strict';
@@ -141,11 +144,42 @@
     });
   }
 
+  /* ---------- 3. Import progress ---------- */
+
+  var POLL_MS = 1500;
+
+  function initImportProgress() {
+    var box = document.querySelector('[data-import-job-progress]');
+    if (!box || !window.fetch || !window.JSON) { return; }
+    var url = box.getAttribute('data-url');
+    var bar = box.querySelector('progress');
+    function show(selector, value) {
+      var element = box.querySelector(selector);
+      if (element) { element.textContent = value; }
+    }
+    function poll() {
+      window.fetch(url, { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (job) {
+          if (!job) { return; }
+          if (job.finished) { window.location.reload(); return; }
+          if (bar) { bar.value = job.percent; bar.textContent = job.percent + '%'; }
+          show('[data-rows-checked]', job.rows_checked.toLocaleString('en-GB'));
+          show('[data-rows-written]', job.rows_written.toLocaleString('en-GB'));
+          show('[data-percent]', String(job.percent));
+          window.setTimeout(poll, POLL_MS);
+        })
+        .catch(function () { /* the meta refresh still updates the page */ });
+    }
+    window.setTimeout(poll, POLL_MS);
+  }
+
   /* ---------- Start ---------- */
 
   function init() {
     try { initErrorSummary(); } catch (e) { /* never break the page */ }
     try { initWordCounts(); } catch (e) { /* never break the page */ }
+    try { initImportProgress(); } catch (e) { /* never break the page */ }
   }
 
   if (document.readyState === 'loading') {

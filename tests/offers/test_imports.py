@@ -256,8 +256,8 @@ def test_upload_shows_every_problem_in_a_table_and_writes_nothing(login):
     data = _csv(EMPLOYERS_HEADER, _employer_row(), _employer_row("X", sector="plumbing"))
     response = client.post("/hub/import", data={"kind": "employers", "file": (io.BytesIO(data), "employers.csv")},
                            content_type="multipart/form-data")
-    page = response.get_data(as_text=True)
-    assert response.status_code == 400
+    assert response.status_code == 303 and "/hub/import/" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Nothing was imported: 1 problem" in page and "unknown code &#39;plumbing&#39;" in page
     assert _count(Employer) == 0
 
@@ -268,13 +268,25 @@ def test_upload_imports_a_good_file(login):
     data = _csv(EMPLOYERS_HEADER, _employer_row())
     dry = client.post("/hub/import", data={"kind": "employers", "dry_run": "y",
                                            "file": (io.BytesIO(data), "employers.csv")},
-                      content_type="multipart/form-data")
+                      content_type="multipart/form-data", follow_redirects=True)
     assert dry.status_code == 200 and "Would import: 1 new" in dry.get_data(as_text=True)
     assert _count(Employer) == 0
     done = client.post("/hub/import", data={"kind": "employers", "file": (io.BytesIO(data), "employers.csv")},
-                       content_type="multipart/form-data")
+                       content_type="multipart/form-data", follow_redirects=True)
     assert done.status_code == 200 and "Imported: 1 new" in done.get_data(as_text=True)
     assert _count(Employer) == 1
+
+
+def test_another_hub_cannot_see_an_import_job(client, login):
+    first = make_user(Role.HUB)
+    login(first)
+    data = _csv(EMPLOYERS_HEADER, _employer_row())
+    location = client.post("/hub/import", data={"kind": "employers", "file": (io.BytesIO(data), "employers.csv")},
+                           content_type="multipart/form-data").headers["Location"]
+    assert client.get(location + ".json").get_json()["status"] == "succeeded"
+    login(make_user(Role.HUB))
+    assert client.get(location).status_code == 404
+    assert client.get(location + ".json").status_code == 404
 
 
 def test_only_hub_coordinators_may_import(login):
