@@ -28,7 +28,7 @@ from portal.organisations.models import Employer, School, Student
 ANONYMOUS = "anonymous"
 ROLES: tuple[str, ...] = (ANONYMOUS, *(role.value for role in Role))
 
-# The app answers these paths with JSON (portal._wants_json): they are checked as JSON, not as pages.
+# The app answers these paths (and any ending .json, e.g. an import job's progress) with JSON: checked as JSON.
 JSON_PATH_PREFIXES = ("/api/",)
 JSON_PATHS = frozenset({"/healthz"})
 
@@ -56,7 +56,7 @@ def is_download_rule(rule: str) -> bool:
 
 def is_json_rule(rule: str) -> bool:
     """Whether the app answers this path with JSON rather than an HTML page."""
-    return rule in JSON_PATHS or rule.startswith(JSON_PATH_PREFIXES)
+    return rule in JSON_PATHS or rule.startswith(JSON_PATH_PREFIXES) or rule.endswith(".json")
 
 
 def rule_arguments(rule: str) -> tuple[str, ...]:
@@ -346,7 +346,26 @@ def _assessment_id(ctx: ResolveContext) -> int:
     return assessment_id
 
 
+def _job_id(ctx: ResolveContext) -> int:
+    """A running import job of the signed-in school (a roster) or hub (offers), made once, so its progress page is checked."""
+    from portal.core.models import ImportJob
+
+    user = ctx.user
+    if user is None or ctx.role not in (Role.SCHOOL.value, Role.HUB.value):
+        return _teach(ctx, "job_id", "it only knows import jobs for school staff and hub coordinators")
+    scope = ({"kind": "roster", "school_id": user.school_id} if ctx.role == Role.SCHOOL.value
+             else {"kind": "offers", "hub_id": user.hub_id})
+    job = db.session.scalars(select(ImportJob).filter_by(**scope).order_by(ImportJob.id)).first()
+    if job is None:
+        job = ImportJob(**scope, status="running", owner_id=user.id, stored_name="browser-check.csv",
+                        original_name="year10.csv", size_bytes=4096, rows_estimate=200, rows_checked=80)
+        db.session.add(job)
+        db.session.commit()
+    return job.id
+
+
 RESOLVERS: dict[str, Callable[[ResolveContext], Any]] = {
+    "job_id": _job_id,
     "assessment_id": _assessment_id,
     "student_id": _student_id,
     "employer_id": _employer_id,
