@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -11,12 +12,45 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal import access
 from portal.accounts.models import User
+from portal.api.errors import invalid
+from portal.api.schema import DEFAULT_OFFER_RADIUS_KM, OfferSearch, Origin
 from portal.bookings.models import Booking
 from portal.core import audit
 from portal.db import DbSession
+from portal.geo.locate import PostcodeProblem, locate
 from portal.offers.models import Offer, OfferSession
+from portal.offers.search import OfferQuery
 from portal.offers.services import visible_to_schools
-from portal.organisations.models import Student
+from portal.organisations.models import School, Student
+
+
+def search_origin(wanted: OfferSearch, school: School | None) -> Origin | None:
+    """Where distances are measured from: lat/lon, a postcode, or the user's school (None: nowhere)."""
+    origin = None
+    if wanted.lat is not None and wanted.lon is not None:
+        origin = Origin(latitude=wanted.lat, longitude=wanted.lon, source="coordinates")
+    elif wanted.postcode:
+        try:
+            location = locate(wanted.postcode)
+        except PostcodeProblem as problem:
+            raise invalid({"postcode": str(problem)}) from None
+        origin = Origin(latitude=location.latitude, longitude=location.longitude, source="postcode")
+    elif school is not None and school.latitude is not None and school.longitude is not None:
+        origin = Origin(latitude=school.latitude, longitude=school.longitude, source="school")
+    if origin is None and wanted.radius_km is not None:
+        raise invalid({"radius_km": "A radius needs a place to measure from: give lat and lon or postcode"})
+    return origin
+
+
+def offer_query(wanted: OfferSearch, origin: Origin | None) -> OfferQuery:
+    """The search service's query for the API's filters, measured from the origin when there is one."""
+    query = OfferQuery(activity_types=wanted.activity_type, delivery_modes=wanted.delivery_mode,
+                       sectors=wanted.sector, year_group=wanted.year_group, features=wanted.feature,
+                       date_from=wanted.date_from, date_to=wanted.date_to)
+    if origin is None:
+        return query
+    return replace(query, origin=(origin.latitude, origin.longitude),
+                   radius_km=wanted.radius_km or DEFAULT_OFFER_RADIUS_KM)
 
 
 def school_student(session: DbSession, user: User, student_ref: str) -> Student | None:

@@ -8,23 +8,17 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from portal.access import api_allow, api_user, public
-from portal.api import params, services
+from portal.api import schema, services
 from portal.api.errors import ApiError, from_refusal, not_found
 from portal.api.openapi import document
-from portal.api.serialise import (
-    employer_booking_json,
-    matches_json,
-    offers_json,
-    page_json,
-    school_booking_json,
-)
+from portal.api.schema import dump, parse_body, parse_query
 from portal.bookings.services import BookingRefused, book_student, decide
 from portal.compliance.checklist import at_risk_ids
 from portal.core.dates import london_date
 from portal.core.vocab import Role
 from portal.db import utcnow
 from portal.extensions import csrf, db
-from portal.matching.services import match_student
+from portal.matching.services import MatchRequest, match_student
 from portal.offers.search import search_offers
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -50,9 +44,11 @@ def openapi() -> Any:
 def offers() -> Any:
     """Search published offers with the page's filters; school staff measure from their school by default."""
     user = api_user()
-    search = params.offer_search(request.args, user.school if user.role == Role.SCHOOL.value else None)
-    found = search_offers(db.session, search.query, page=search.page, per_page=search.per_page)
-    return jsonify(offers_json(found, search.origin, search.query.radius_km))
+    wanted = parse_query(schema.OfferSearch, request.args)
+    origin = services.search_origin(wanted, user.school if user.role == Role.SCHOOL.value else None)
+    query = services.offer_query(wanted, origin)
+    found = search_offers(db.session, query, page=wanted.page, per_page=wanted.per_page)
+    return jsonify(dump(schema.OfferPage.of(found, origin, query.radius_km)))
 
 
 @bp.get("/students/<ref>/matches")
@@ -60,14 +56,15 @@ def offers() -> Any:
 def student_matches(ref: str) -> Any:
     """A student's ranked, explained matches (the school's own students only)."""
     user = api_user()
-    wanted = params.match_request(request.args)
+    wanted = parse_query(schema.MatchSearch, request.args)
     student = services.school_student(db.session, user, ref)
     if student is None:
         raise not_found("Your school has no student with that reference")
-    outcome = match_student(db.session, student, wanted)
+    outcome = match_student(db.session, student, MatchRequest(
+        activity_types=wanted.types, date_from=wanted.date_from, date_to=wanted.date_to, radius_km=wanted.radius_km))
     services.record_needs_shown(db.session, user, [student], "api_matches")  # reasons name the needs
     db.session.commit()
-    return jsonify(matches_json(outcome))
+    return jsonify(dump(schema.MatchList.of(outcome)))
 
 
 @bp.post("/bookings")
@@ -75,11 +72,11 @@ def student_matches(ref: str) -> Any:
 def create_booking() -> Any:
     """Request a place for one of the school's students on a session; 201, or 404/409/422 with the reason."""
     user = api_user()
-    student_ref, offer_ref, starts_at = params.booking_request(params.json_object(request.get_data()))
-    student = services.school_student(db.session, user, student_ref)
+    wanted = parse_body(schema.BookingRequest, request.get_data())
+    student = services.school_student(db.session, user, wanted.student_ref)
     if student is None:
         raise ApiError(404, "not_found", "Your school has no student with that reference", {"student_ref": "Not found"})
-    occurrence = services.bookable_session(db.session, offer_ref, starts_at)
+    occurrence = services.bookable_session(db.session, wanted.offer_ref, wanted.session_start)
     if occurrence is None:
         raise ApiError(404, "not_found", "No open offer with that reference has a session starting then",
                        {"offer_ref": "No open offer with this reference has a session at session_start"})
@@ -88,7 +85,7 @@ def create_booking() -> Any:
     except BookingRefused as refusal:
         raise from_refusal(refusal) from None
     db.session.commit()
-    return jsonify(school_booking_json(booking, booking.id in _at_risk([booking]))), 201
+    return jsonify(dump(schema.SchoolBooking.of(booking, booking.id in _at_risk([booking])))), 201
 
 
 @bp.get("/bookings")
@@ -96,16 +93,17 @@ def create_booking() -> Any:
 def bookings() -> Any:
     """The school's bookings, or the employer's with only what an employer may see of each student."""
     user = api_user()
-    statuses, page, per_page = params.booking_list(request.args)
-    found, total = services.bookings_page(db.session, user, statuses, page, per_page)
+    wanted = parse_query(schema.BookingList, request.args)
+    found, total = services.bookings_page(db.session, user, wanted.status, wanted.page, wanted.per_page)
     at_risk = _at_risk(found)
+    items: list[schema.SchoolBooking] | list[schema.EmployerBooking]
     if user.role == Role.EMPLOYER.value:
         services.record_needs_shown(db.session, user, [b.student for b in found], "api_employer_bookings")
         db.session.commit()
-        items = [employer_booking_json(b, b.id in at_risk) for b in found]
+        items = [schema.EmployerBooking.of(b, b.id in at_risk) for b in found]
     else:
-        items = [school_booking_json(b, b.id in at_risk) for b in found]
-    return jsonify(page_json(items, page, per_page, total))
+        items = [schema.SchoolBooking.of(b, b.id in at_risk) for b in found]
+    return jsonify(dump(schema.BookingPage.of(items, wanted.page, wanted.per_page, total)))
 
 
 def _at_risk(found: Sequence[Any]) -> set[int]:
@@ -121,11 +119,11 @@ def booking_decision(booking_id: int) -> Any:
     booking = services.owned_booking(db.session, user, booking_id)
     if booking is None:
         raise not_found("Your organisation has no booking with that id")
-    accept, reason = params.decision_request(params.json_object(request.get_data()))
+    wanted = parse_body(schema.DecisionRequest, request.get_data())
     try:
-        decide(db.session, user, booking, accept, reason)
+        decide(db.session, user, booking, wanted.accept, wanted.reason or "")
     except BookingRefused as refusal:
         raise from_refusal(refusal) from None
     services.record_needs_shown(db.session, user, [booking.student], "api_booking_decision")
     db.session.commit()
-    return jsonify(employer_booking_json(booking, booking.id in _at_risk([booking])))
+    return jsonify(dump(schema.EmployerBooking.of(booking, booking.id in _at_risk([booking]))))

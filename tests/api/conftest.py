@@ -115,9 +115,9 @@ class World:
 
     def session_start(self, occurrence: Any = None) -> str:
         """A session's start as the API writes it."""
-        from portal.api.serialise import iso
+        from portal.core.dates import to_london
 
-        return str(iso((occurrence or self.occurrence).starts_at))
+        return to_london((occurrence or self.occurrence).starts_at).isoformat(timespec="seconds")
 
 
 def insured_employer(**kw: Any) -> Any:
