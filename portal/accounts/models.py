@@ -65,6 +65,11 @@ class User(Model):
         return Role(self.role)
 
     @property
+    def is_staff(self) -> bool:
+        """Whether the user works for a school, an employer or a hub (not a student): they may hold API tokens."""
+        return self.role_enum is not Role.STUDENT
+
+    @property
     def has_password(self) -> bool:
         """Whether the account has been activated with a password."""
         return self.password_hash is not None

@@ -68,6 +68,26 @@ class Booking(Model):
         """Whether the school still follows the placement (not declined or cancelled): it may see its records."""
         return self.status_enum in INVOLVED_BOOKING_STATUSES
 
+    @property
+    def is_requested(self) -> bool:
+        """Whether the employer has still to confirm or decline it."""
+        return self.status_enum is BookingStatus.REQUESTED
+
+    @property
+    def is_confirmed(self) -> bool:
+        """Whether the employer has confirmed it and it has not yet been marked done."""
+        return self.status_enum is BookingStatus.CONFIRMED
+
+    @property
+    def is_completed(self) -> bool:
+        """Whether the student took part (it counts towards the benchmarks)."""
+        return self.status_enum is BookingStatus.COMPLETED
+
+    @property
+    def is_declined(self) -> bool:
+        """Whether the employer declined it."""
+        return self.status_enum is BookingStatus.DECLINED
+
     def is_upcoming(self, now: dt.datetime) -> bool:
         """Whether the booking holds a place and has not started: it may be cancelled, consented to and prepared."""
         return self.holds_place and self.starts_at > now

@@ -28,9 +28,11 @@ from portal.core.dates import format_date, london_date, start_of_london_day
 from portal.core.vocab import (
     ACTIVE_BOOKING_STATUSES,
     AT_RISK_STATUSES,
+    OPEN_ITEM_STATUSES,
     ComplianceKind,
     ConsentDecision,
     DbsDecision,
+    ItemOwner,
     ItemStatus,
     RiskAssessmentKind,
 )
@@ -41,7 +43,7 @@ from portal.organisations.models import Employer, School, Student
 DBS_AGE = 16  # the school decides on a DBS check for supervisors of under-16s
 CONSENT_AGE = 18  # parents or carers consent for under-18s
 
-SCHOOL, EMPLOYER = "school", "employer"
+SCHOOL, EMPLOYER = ItemOwner.SCHOOL, ItemOwner.EMPLOYER
 _ACTIVE = {s.value for s in ACTIVE_BOOKING_STATUSES}
 
 
@@ -54,13 +56,33 @@ class Item:
     status: ItemStatus
     due_on: dt.date | None
     detail: str
-    owner: str  # SCHOOL or EMPLOYER: who is reminded
+    owner: ItemOwner  # who must act and is reminded
     object_id: int | None = None  # the risk assessment (RISK_ASSESSMENT) or supervisor (DBS) it is about
 
     @property
     def at_risk(self) -> bool:
         """Overdue, or answered in a way that stops the placement (consent declined)."""
         return self.status in AT_RISK_STATUSES
+
+    @property
+    def is_open(self) -> bool:
+        """Whether someone still has to act on it (to do or overdue)."""
+        return self.status in OPEN_ITEM_STATUSES
+
+    @property
+    def is_done(self) -> bool:
+        """Whether it is done."""
+        return self.status == ItemStatus.DONE
+
+    @property
+    def is_needed(self) -> bool:
+        """Whether the placement needs it at all."""
+        return self.status != ItemStatus.NOT_NEEDED
+
+    @property
+    def employer_acts(self) -> bool:
+        """Whether the employer is the one to act."""
+        return self.owner == ItemOwner.EMPLOYER
 
 
 @dataclass

@@ -115,6 +115,11 @@ class DbsNote(Model):
         return DbsDecision(self.decision).label
 
     @property
+    def check_required(self) -> bool:
+        """Whether the school decided a DBS check was needed (and recorded it)."""
+        return self.decision == DbsDecision.CHECKED
+
+    @property
     def level_label(self) -> str:
         """Human label of the check level (empty when none or purged)."""
         return DbsLevel(self.level).label if self.level else ""
@@ -148,3 +153,13 @@ class ConsentRequest(Model):
     def decision_label(self) -> str:
         """Human label of the decision (empty when not answered)."""
         return ConsentDecision(self.decision).label if self.decision else ""
+
+    @property
+    def consented(self) -> bool:
+        """Whether the parent or carer gave consent."""
+        return self.decision == ConsentDecision.CONSENTED
+
+    @property
+    def declined(self) -> bool:
+        """Whether the parent or carer declined."""
+        return self.decision == ConsentDecision.DECLINED

@@ -243,6 +243,24 @@ class ItemStatus(Coded):
 
 # Statuses that make a booking "at risk" and are escalated to the careers leader.
 AT_RISK_STATUSES = frozenset({ItemStatus.OVERDUE, ItemStatus.DECLINED})
+# Statuses that still ask someone to act.
+OPEN_ITEM_STATUSES = frozenset({ItemStatus.TO_DO, ItemStatus.OVERDUE})
+
+
+class ItemOwner(Coded):
+    """Who must act on a compliance item (and is reminded when it is due)."""
+
+    SCHOOL = ("school", "The school")
+    EMPLOYER = ("employer", "The employer")
+
+
+class InsuranceCover(Coded):
+    """Where an employer's liability insurance stands today."""
+
+    MISSING = ("missing", "Not recorded")
+    EXPIRED = ("expired", "Expired")
+    EXPIRING = ("expiring", "Expiring soon")
+    VALID = ("valid", "Valid")
 
 
 class RiskAssessmentKind(Coded):

@@ -125,6 +125,26 @@ class Offer(Model):
         return OfferStatus(self.status).label
 
     @property
+    def is_draft(self) -> bool:
+        """Whether it has never been published."""
+        return self.status == OfferStatus.DRAFT
+
+    @property
+    def is_published(self) -> bool:
+        """Whether schools can find and book it."""
+        return self.status == OfferStatus.PUBLISHED
+
+    @property
+    def is_archived(self) -> bool:
+        """Whether it is archived (kept for the record, no longer changed)."""
+        return self.status == OfferStatus.ARCHIVED
+
+    @property
+    def can_publish(self) -> bool:
+        """Whether it is waiting to be published (a draft, or paused)."""
+        return self.status in (OfferStatus.DRAFT, OfferStatus.PAUSED)
+
+    @property
     def location_postcode(self) -> str | None:
         """The postcode students travel to (the employer's when the offer uses it); None when virtual."""
         if self.is_virtual:

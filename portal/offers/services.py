@@ -20,6 +20,7 @@ from portal.core.vocab import (
     ActivityType,
     DeliveryMode,
     DisabilityConfident,
+    InsuranceCover,
     OfferStatus,
     Sector,
 )
@@ -117,24 +118,24 @@ def update_profile(session: DbSession, employer: Employer, details: ProfileDetai
 class InsuranceState:
     """Whether the employer's liability insurance is recorded, current, expiring soon or expired."""
 
-    kind: str  # "missing", "expired", "expiring" or "valid"
+    kind: InsuranceCover
     expiry: dt.date | None
     days_left: int | None
 
     @property
     def needs_attention(self) -> bool:
         """Whether the employer should be warned."""
-        return self.kind != "valid"
+        return self.kind != InsuranceCover.VALID
 
     @property
     def message(self) -> str:
         """The warning (or reassurance) in words."""
-        if self.kind == "missing" or self.expiry is None:
+        if self.kind == InsuranceCover.MISSING or self.expiry is None:
             return "Add your employer's liability insurance: offers cannot be published without it."
-        if self.kind == "expired":
+        if self.kind == InsuranceCover.EXPIRED:
             return (f"Your employer's liability insurance expired on {format_date(self.expiry)}. "
                     "Update the expiry date: offers cannot be published while it has expired.")
-        if self.kind == "expiring":
+        if self.kind == InsuranceCover.EXPIRING:
             when = "today" if self.days_left == 0 else f"in {self.days_left} day{'s' if self.days_left != 1 else ''}"
             return (f"Your employer's liability insurance expires {when}, on {format_date(self.expiry)}. "
                     "Renew it and update the expiry date so that schools can keep booking.")
@@ -145,13 +146,13 @@ def insurance_state(employer: Employer, today: dt.date) -> InsuranceState:
     """Classify the insurance: expired, or expiring within 30 days, gets a warning."""
     expiry = employer.insurance_expiry
     if expiry is None:
-        return InsuranceState("missing", None, None)
+        return InsuranceState(InsuranceCover.MISSING, None, None)
     days_left = (expiry - today).days
     if days_left < 0:
-        return InsuranceState("expired", expiry, days_left)
+        return InsuranceState(InsuranceCover.EXPIRED, expiry, days_left)
     if days_left <= INSURANCE_WARNING_DAYS:
-        return InsuranceState("expiring", expiry, days_left)
-    return InsuranceState("valid", expiry, days_left)
+        return InsuranceState(InsuranceCover.EXPIRING, expiry, days_left)
+    return InsuranceState(InsuranceCover.VALID, expiry, days_left)
 
 
 def insurance_covers(employer: Employer, starts_at: dt.datetime, ends_at: dt.datetime) -> bool:

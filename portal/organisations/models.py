@@ -108,6 +108,11 @@ class Employer(Model):
         """Whether a hub has vetted the employer."""
         return self.vetting_status == VettingStatus.VETTED.value
 
+    @property
+    def is_suspended(self) -> bool:
+        """Whether a hub has suspended the employer (its offers are hidden)."""
+        return self.vetting_status == VettingStatus.SUSPENDED.value
+
     def insurance_valid_on(self, day: dt.date) -> bool:
         """Whether the employer's liability insurance covers the given day."""
         return self.insurance_expiry is not None and day <= self.insurance_expiry

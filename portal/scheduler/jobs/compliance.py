@@ -78,7 +78,7 @@ def compliance_reminders(session: DbSession, now: dt.datetime, lists: dict[int, 
     wanted = []
     for key, checklist, item in due_soon:
         row = details[checklist.booking_id]
-        recipients = (directory.employer(checklist.employer_id) if item.owner == "employer"
+        recipients = (directory.employer(checklist.employer_id) if item.employer_acts
                       else directory.booking_staff(checklist.school_id, row.requested_by_id))
         wanted.append((Wanted(key, "compliance", row, item.kind.value, recipients), item))
     won = {w.key for w in claim_wanted(session, [w for w, _ in wanted])}
@@ -90,7 +90,7 @@ def compliance_reminders(session: DbSession, now: dt.datetime, lists: dict[int, 
             if w.key not in won:
                 continue
             row = w.row
-            if item.owner == "employer":
+            if item.employer_acts:
                 employers.add(w.recipients, employer_id=row.employer_id, row=row, item=item,
                               link=email_link("bookings.employer_booking", booking_id=row.booking_id))
             else:
