@@ -16,13 +16,14 @@ from flask import abort, current_app, g, jsonify, request
 from flask_login import current_user
 from sqlalchemy import Select, select
 
-from portal.core.ids import is_storable_id
+from portal.core.ids import get_stored
 from portal.core.vocab import INVOLVED_BOOKING_STATUSES, Role
 from portal.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
+Obj = TypeVar("Obj")
 PUBLIC = "public"
 ACCESS_ATTRIBUTE = "access_roles"
 
@@ -118,8 +119,13 @@ def schools_of(user: Any) -> Select[Any]:
 
 
 def get_owned_or_404(model: type[Any], object_id: int, permitted: Callable[[Any, Any], bool]) -> Any:
-    """Load one object by id and return it only if the user may see it; 404 otherwise (no leak)."""
-    obj = db.session.get(model, object_id) if is_storable_id(object_id) else None
+    """Load one object of the view's own feature by id; return it only if the user may see it, 404 otherwise."""
+    return owned_or_404(get_stored(db.session, model, object_id), permitted)
+
+
+
+def owned_or_404(obj: Obj | None, permitted: Callable[[Any, Any], bool]) -> Obj:
+    """The object a feature's service found, only if the user may see it; 404 when missing or not theirs (no leak)."""
     if obj is None or not permitted(current_user, obj):
         abort(404)
     return obj

@@ -1,4 +1,5 @@
-"""The package's shape: no import cycles anywhere in `portal/` (lazy imports inside functions count too)."""
+"""The package's shape: no import cycles anywhere in `portal/` (lazy imports inside functions count too),
+the foundation imports no feature, and views reach other features through their services only."""
 
 from __future__ import annotations
 
@@ -88,3 +89,46 @@ def test_core_imports_no_feature() -> None:
         for target in targets if not target.startswith(FOUNDATION)
     }
     assert not reaching_up, sorted(reaching_up)
+
+
+def _runtime_model_imports(source: str) -> set[str]:
+    """The `portal.<feature>.models` modules a file imports at run time (not under `if TYPE_CHECKING:`)."""
+    tree = ast.parse(source)
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+        for statement in node.body for inner in ast.walk(statement)
+    }
+    return {
+        node.module for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and id(node) not in typing_only
+        and node.module and node.module.startswith("portal.") and node.module.endswith(".models")
+    }
+
+
+def foreign_tables_in_views() -> dict[str, list[str]]:
+    """Each views module that imports another feature's models (to query its tables) and which ones."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(PACKAGE_ROOT.rglob("views.py")):
+        module = _module_name(path)
+        foreign = sorted(
+            target for target in _runtime_model_imports(path.read_text(encoding="utf-8"))
+            if _feature_of(target) not in (None, _feature_of(module))
+        )
+        if foreign:
+            found[module] = foreign
+    return found
+
+
+def test_the_views_rule_sees_a_foreign_model_import() -> None:
+    """Guard for the rule below: a run-time import of another feature's models is seen; a typing one is not."""
+    assert _runtime_model_imports("from portal.offers.models import Offer\n") == {"portal.offers.models"}
+    assert _runtime_model_imports(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from portal.offers.models import Offer\n") == set()
+
+
+def test_no_view_queries_another_features_tables() -> None:
+    """A page asks another feature's services for its rows; only its own feature's models (and core's) are queried."""
+    assert foreign_tables_in_views() == {}
+

@@ -13,13 +13,14 @@ from typing import Any
 
 from sqlalchemy import Select, and_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.models import User
 from portal.accounts.recipients import employer_staff_emails
 from portal.bookings.models import Booking
 from portal.core import audit
 from portal.core.dates import london_date
+from portal.core.ids import is_storable_id
 from portal.core.links import absolute_url
 from portal.core.notify import notify
 from portal.core.refusals import Refusal
@@ -260,3 +261,31 @@ def bookings_on_record(session: DbSession, student_id: int) -> list[Booking]:
         .options(joinedload(Booking.session).joinedload(OfferSession.offer).joinedload(Offer.employer))
         .order_by(Booking.starts_at)
     ))
+
+
+def with_details(query: Select[Any]) -> Select[Any]:
+    """Load what booking pages and lists show (student, needs, school, session, offer, employer) in a few queries."""
+    return query.options(
+        joinedload(Booking.student).selectinload(Student.needs),
+        joinedload(Booking.student).joinedload(Student.school),
+        joinedload(Booking.session).joinedload(OfferSession.offer).joinedload(Offer.employer),
+    )
+
+
+def find_booking(session: DbSession, booking_id: int) -> Booking | None:
+    """One booking with its details loaded, or None (also for an id no row could have)."""
+    if not is_storable_id(booking_id):
+        return None
+    return session.scalars(with_details(select(Booking).where(Booking.id == booking_id))).first()
+
+
+def students_chosen(session: DbSession, scope: Select[Any], ids: Iterable[int]) -> list[Student]:
+    """The students within `scope` (the user's students) among the ids, with their needs loaded."""
+    return list(session.scalars(scope.where(Student.id.in_(list(ids))).options(selectinload(Student.needs))))
+
+
+def find_completed_booking(session: DbSession, booking_id: int) -> Booking | None:
+    """One completed booking with its details loaded, or None."""
+    booking = find_booking(session, booking_id)
+    return booking if booking is not None and booking.is_completed else None
+

@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
 
 from portal import access
 from portal.access import allow
@@ -29,9 +28,7 @@ from portal.core.templating import extend_navigation
 from portal.core.vocab import BookingStatus, Role
 from portal.db import utcnow
 from portal.extensions import db
-from portal.offers.models import Offer, OfferSession
-from portal.offers.services import visible_to_schools
-from portal.organisations.models import Student
+from portal.offers.services import find_session, visible_to_schools
 from portal.organisations.services import record_special_category_view
 
 bp = Blueprint("bookings", __name__)
@@ -44,15 +41,6 @@ def _status_filter() -> str:
     """A valid ?status= code, or empty for all."""
     status = request.args.get("status", "")
     return status if status in {s.value for s in BookingStatus} else ""
-
-
-def _with_details(query: Any) -> Any:
-    """Load what booking lists show without a query per row."""
-    return query.options(
-        joinedload(Booking.student).selectinload(Student.needs),
-        joinedload(Booking.student).joinedload(Student.school),
-        joinedload(Booking.session).joinedload(OfferSession.offer).joinedload(Offer.employer),
-    )
 
 
 def _today() -> Any:
@@ -71,7 +59,7 @@ def _booking_list(owner: Any, order: Any, template: str) -> Any:
             at_risk_among(db.session, select(Booking.id).where(owner, still_to_happen(today)), today)))
     elif status:
         query = query.where(Booking.status == status)
-    page = db.paginate(_with_details(query.order_by(*order)), page=page_number(), per_page=25, error_out=False)
+    page = db.paginate(services.with_details(query.order_by(*order)), page=page_number(), per_page=25, error_out=False)
     at_risk = at_risk_ids(db.session, [b.id for b in page.items], _today())
     return render_template(template, page=page, status=status, risky_only=risky_only, at_risk=at_risk)
 
@@ -83,10 +71,7 @@ def _checklist(booking: Booking) -> Any:
 
 def _booking_or_404(booking_id: int, permitted: Any) -> Booking:
     """A booking the user may see, with its details loaded."""
-    booking = db.session.scalars(_with_details(select(Booking).where(Booking.id == booking_id))).first()
-    if booking is None or not permitted(current_user, booking):
-        abort(404)
-    return booking
+    return access.owned_or_404(services.find_booking(db.session, booking_id), permitted)
 
 
 # --- school ----------------------------------------------------------------------------
@@ -102,13 +87,10 @@ def book() -> Any:
     if not form.validate_on_submit() or session_id is None:
         flash("Choose at least one student to book.", "info")
         return redirect(same_site_path(request.referrer) or url_for("matching.match"))
-    occurrence = db.session.get(OfferSession, session_id)
+    occurrence = find_session(db.session, session_id)
     if occurrence is None:
         abort(404)
-    students = db.session.scalars(
-        access.students_of(current_user).where(Student.id.in_(form.student_ids.data or []))
-        .options(selectinload(Student.needs))
-    ).all()
+    students = services.students_chosen(db.session, access.students_of(current_user), form.student_ids.data or [])
     if len(students) != len(set(form.student_ids.data or [])):
         abort(404)  # a student of another school: never reveal whether they exist
     outcome = services.book_students(db.session, current_user, students, occurrence)
@@ -120,7 +102,7 @@ def book() -> Any:
 @allow(Role.SCHOOL)
 def book_session(offer_id: int, session_id: int) -> Any:
     """Choose which of the school's students to book on one session of a published offer."""
-    occurrence = db.session.get(OfferSession, session_id)
+    occurrence = find_session(db.session, session_id)
     if occurrence is None or occurrence.offer_id != offer_id or not visible_to_schools(occurrence.offer):
         abort(404)
     bookable = occurrence.starts_at > utcnow() and not occurrence.is_full

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import (
     Blueprint,
@@ -20,7 +20,7 @@ from flask_login import current_user
 
 from portal import access
 from portal.access import allow, public
-from portal.bookings.models import Booking
+from portal.bookings.services import find_booking
 from portal.compliance import consent, dbs, services
 from portal.compliance.forms import (
     BriefedForm,
@@ -35,7 +35,10 @@ from portal.core.refusals import saved, show_on_form
 from portal.core.vocab import ACTIVE_BOOKING_STATUSES, Role
 from portal.db import utcnow
 from portal.extensions import db, limiter
-from portal.offers.models import Supervisor
+from portal.offers.services import find_supervisor
+
+if TYPE_CHECKING:
+    from portal.bookings.models import Booking
 
 bp = Blueprint("compliance", __name__)  # the school home page links the DBS list (the header is full)
 
@@ -71,7 +74,7 @@ def dbs_notes() -> Any:
 @allow(Role.SCHOOL)
 def dbs_note(supervisor_id: int) -> Any:
     """One supervisor: the school's bookings with them, the school's DBS decision (audited) and the form."""
-    supervisor = access.get_owned_or_404(Supervisor, supervisor_id, access.can_record_dbs)
+    supervisor = access.owned_or_404(find_supervisor(db.session, supervisor_id), access.can_record_dbs)
     form = DbsNoteForm()
     if _saved(form, lambda: dbs.record_dbs_note(db.session, current_user, supervisor, **form.service_arguments())):
         flash(f"DBS decision about {supervisor.name} recorded.", "success")
@@ -91,8 +94,7 @@ def dbs_note(supervisor_id: int) -> Any:
 
 def _school_booking(booking_id: int) -> Booking:
     """A booking of the user's school; 404 otherwise."""
-    booking: Booking = access.get_owned_or_404(Booking, booking_id, access.can_manage_school_booking)
-    return booking
+    return access.owned_or_404(find_booking(db.session, booking_id), access.can_manage_school_booking)
 
 
 def _consent_page(booking: Booking, send_form: ConsentRequestForm, paper_form: PaperConsentForm) -> Any:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from werkzeug.routing import IntegerConverter
+
+from portal.db import DbSession
+
+T = TypeVar("T")
 
 MAX_ID = 2**31 - 1  # the largest INTEGER PostgreSQL stores; a bigger id can't name a row
 
@@ -12,6 +16,11 @@ MAX_ID = 2**31 - 1  # the largest INTEGER PostgreSQL stores; a bigger id can't n
 def is_storable_id(value: object) -> bool:
     """Whether the value is an int that could be the id of a stored row."""
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
+def get_stored(session: DbSession, model: type[T], object_id: object) -> T | None:
+    """The row with that id, or None (without asking the database) when no row could have it."""
+    return session.get(model, object_id) if is_storable_id(object_id) else None
 
 
 def parse_id(text: str | None) -> int | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, update
 
 from portal.core.dates import format_date, london_date
+from portal.core.ids import get_stored
 from portal.core.refusals import FieldRefusal
 from portal.core.vocab import (
     YEAR_GROUPS,
@@ -339,6 +340,16 @@ def change_status(session: DbSession, offer: Offer, target: OfferStatus, now: dt
     offer.status = target.value
     session.flush()
     return True
+
+
+def find_session(session: DbSession, session_id: int) -> OfferSession | None:
+    """One session by id, or None (also for an id no row could have)."""
+    return get_stored(session, OfferSession, session_id)
+
+
+def find_supervisor(session: DbSession, supervisor_id: int) -> Supervisor | None:
+    """One supervisor by id, or None (also for an id no row could have)."""
+    return get_stored(session, Supervisor, supervisor_id)
 
 
 def visible_to_schools(offer: Offer) -> bool:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from portal.accounts.models import User
 from portal.core import audit
+from portal.core.ids import get_stored
 from portal.core.refusals import FieldRefusal
 from portal.core.vocab import VettingStatus
 from portal.db import DbSession, utcnow
@@ -131,3 +133,26 @@ def roster_by_year(session: DbSession, school_id: int) -> list[tuple[int, int]]:
         .group_by(Student.year_group).order_by(Student.year_group)
     ).all()
     return [(year, count) for year, count in rows]
+
+
+def find_student(session: DbSession, student_id: int) -> Student | None:
+    """One student by id, or None (also for an id no row could have)."""
+    return get_stored(session, Student, student_id)
+
+
+def _on_roll(school_id: int, year_group: int) -> Select[Any]:
+    """The school's students on roll in one year group."""
+    return select(Student).where(Student.school_id == school_id, Student.left_on.is_(None),
+                                 Student.year_group == year_group)
+
+
+def students_on_roll(session: DbSession, school_id: int, year_group: int) -> list[Student]:
+    """The school's students on roll in one year group, by name."""
+    return list(session.scalars(_on_roll(school_id, year_group).order_by(Student.last_name, Student.first_name,
+                                                                           Student.id)))
+
+
+def ids_on_roll(session: DbSession, school_id: int, year_group: int) -> list[int]:
+    """The ids of the school's students on roll in one year group."""
+    return list(session.scalars(_on_roll(school_id, year_group).with_only_columns(Student.id)))
+

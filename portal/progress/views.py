@@ -15,7 +15,7 @@ from portal.core.templating import extend_navigation
 from portal.core.vocab import Role
 from portal.db import utcnow
 from portal.extensions import db
-from portal.organisations.models import Student
+from portal.organisations.services import find_student
 from portal.progress import charts, hub
 from portal.progress.exports import progress_csv
 from portal.progress.services import (
@@ -137,7 +137,7 @@ def hub_progress() -> Any:
 @allow(Role.SCHOOL)
 def progress_student(student_id: int) -> Any:
     """One student's status with every encounter and experience that counts, year by year."""
-    student = access.get_owned_or_404(Student, student_id, access.can_manage_school_student)
+    student = access.owned_or_404(find_student(db.session, student_id), access.can_manage_school_student)
     progress = _progress()
     status = next((s for s in progress.students if s.id == student.id), None)
     activities = student_activities(db.session, student, today=_today())

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from portal import access
 from portal.access import allow
-from portal.bookings.models import Booking
+from portal.bookings.services import find_completed_booking
 from portal.core.dates import london_date
 from portal.core.pagination import page_number
 from portal.core.templating import extend_navigation
-from portal.core.vocab import ActivityType, BookingStatus, Role, Skill
+from portal.core.vocab import ActivityType, Role, Skill
 from portal.db import utcnow
 from portal.extensions import db
-from portal.offers.models import Offer, OfferSession
-from portal.organisations.models import Student
+from portal.organisations.services import ids_on_roll, students_on_roll
 from portal.reflections import encounters, services
 from portal.reflections.forms import (
     DebriefForm,
@@ -36,6 +35,9 @@ from portal.reflections.models import (
     Reflection,
 )
 
+if TYPE_CHECKING:
+    from portal.bookings.models import Booking
+
 bp = Blueprint("reflections", __name__)
 extend_navigation(Role.SCHOOL, "Reflections", "reflections.school_reflections")
 extend_navigation(Role.SCHOOL, "Encounters", "reflections.school_encounters")
@@ -44,14 +46,7 @@ extend_navigation(Role.EMPLOYER, "Feedback", "reflections.employer_feedback_list
 
 def _completed_booking_or_404(booking_id: int, permitted: Any) -> Booking:
     """A completed booking the user may see, with its offer and employer loaded; 404 otherwise."""
-    booking = db.session.scalars(
-        select(Booking).where(Booking.id == booking_id)
-        .options(joinedload(Booking.student),
-                 joinedload(Booking.session).joinedload(OfferSession.offer).joinedload(Offer.employer))
-    ).first()
-    if booking is None or not permitted(current_user, booking) or booking.status != BookingStatus.COMPLETED.value:
-        abort(404)
-    return booking
+    return access.owned_or_404(find_completed_booking(db.session, booking_id), permitted)
 
 
 
@@ -211,16 +206,12 @@ def encounter_new() -> Any:
     today = london_date(utcnow())
     form = EncounterForm(today=today)
     listed_year = request.args.get("year", type=int)
-    on_roll = select(Student).where(Student.school_id == current_user.school_id, Student.left_on.is_(None))
-    listed = db.session.scalars(on_roll.where(Student.year_group == listed_year)
-                                .order_by(Student.last_name, Student.first_name)).all() if listed_year else []
+    listed = students_on_roll(db.session, current_user.school_id, listed_year) if listed_year else []
     form.student_ids.choices = [(s.id, f"{s.full_name} ({s.tutor_group or 'Year ' + str(s.year_group)})")
                                 for s in listed]
     if form.validate_on_submit():
         if form.who.data == "year":
-            ids = list(db.session.scalars(select(Student.id).where(
-                Student.school_id == current_user.school_id, Student.left_on.is_(None),
-                Student.year_group == int(form.year_group.data or 0))))
+            ids = ids_on_roll(db.session, current_user.school_id, int(form.year_group.data or 0))
         else:
             ids = list(form.student_ids.data or [])
         held_on = form.held_on.data
