@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from flask import abort, current_app, g, jsonify, request
 from flask_login import current_user
@@ -24,6 +24,27 @@ log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 Obj = TypeVar("Obj")
+
+if TYPE_CHECKING:
+    from portal.bookings.models import Booking
+    from portal.compliance.models import RiskAssessment
+    from portal.core.models import ImportJob
+    from portal.offers.models import Offer, Supervisor
+    from portal.organisations.models import Student
+
+
+class Viewer(Protocol):
+    """Whoever is asking: a signed-in user; Flask-Login's anonymous user fails every rule through `is_role`."""
+
+    @property
+    def is_authenticated(self) -> bool:
+        """Whether someone is signed in."""
+
+    role: str
+    school_id: int | None
+    employer_id: int | None
+    hub_id: int | None
+    student_id: int | None
 PUBLIC = "public"
 ACCESS_ATTRIBUTE = "access_roles"
 
@@ -75,22 +96,22 @@ def refuse_undeclared_views() -> None:
 # --- object-level rules -------------------------------------------------------------------
 
 
-def is_role(user: Any, role: Role) -> bool:
+def is_role(user: Viewer, role: Role) -> bool:
     """Whether the user is signed in with this role."""
     return bool(getattr(user, "is_authenticated", False)) and user.role == role.value
 
 
-def can_manage_school(user: Any, school_id: int | None) -> bool:
+def can_manage_school(user: Viewer, school_id: int | None) -> bool:
     """School staff manage only their own school."""
     return is_role(user, Role.SCHOOL) and school_id is not None and user.school_id == school_id
 
 
-def can_manage_employer(user: Any, employer_id: int | None) -> bool:
+def can_manage_employer(user: Viewer, employer_id: int | None) -> bool:
     """Employer staff manage only their own organisation."""
     return is_role(user, Role.EMPLOYER) and employer_id is not None and user.employer_id == employer_id
 
 
-def can_vet_employers(user: Any) -> bool:
+def can_vet_employers(user: Viewer) -> bool:
     """Hub coordinators vet employers."""
     return is_role(user, Role.HUB)
 
@@ -98,7 +119,7 @@ def can_vet_employers(user: Any) -> bool:
 # --- scoped queries: the only way views load owned objects -----------------------------
 
 
-def students_of(user: Any) -> Select[Any]:
+def students_of(user: Viewer) -> Select[Any]:
     """Students the user's school may see (none for any other role)."""
     from portal.organisations.models import Student
 
@@ -107,7 +128,7 @@ def students_of(user: Any) -> Select[Any]:
     return select(Student).where(Student.school_id == user.school_id)
 
 
-def schools_of(user: Any) -> Select[Any]:
+def schools_of(user: Viewer) -> Select[Any]:
     """Schools the user may list: their own, or their hub's."""
     from portal.organisations.models import School
 
@@ -131,7 +152,7 @@ def owned_or_404(obj: Obj | None, permitted: Callable[[Any, Any], bool]) -> Obj:
     return obj
 
 
-def can_see_import_job(user: Any, job: Any) -> bool:
+def can_see_import_job(user: Viewer, job: ImportJob) -> bool:
     """An import job is seen only by its uploader's organisation: the school, hub or employer it was for."""
     if is_role(user, Role.SCHOOL):
         return job.school_id is not None and job.school_id == user.school_id
@@ -142,17 +163,17 @@ def can_see_import_job(user: Any, job: Any) -> bool:
     return False
 
 
-def can_manage_school_student(user: Any, student: Any) -> bool:
+def can_manage_school_student(user: Viewer, student: Student) -> bool:
     """Only staff of the student's school may open or change the roster entry."""
     return can_manage_school(user, student.school_id)
 
 
-def can_manage_school_booking(user: Any, booking: Any) -> bool:
+def can_manage_school_booking(user: Viewer, booking: Booking) -> bool:
     """A booking belongs to the school of its student."""
     return can_manage_school(user, booking.school_id)
 
 
-def can_manage_employer_booking(user: Any, booking: Any) -> bool:
+def can_manage_employer_booking(user: Viewer, booking: Booking) -> bool:
     """A booking is on one of the employer's sessions."""
     return can_manage_employer(user, booking.employer_id)
 
@@ -211,7 +232,7 @@ def api_user() -> Any:
     return g.api_user
 
 
-def bookings_of(user: Any) -> Select[Any]:
+def bookings_of(user: Viewer) -> Select[Any]:
     """Bookings the user may list: their school's students', or those on their employer's sessions."""
     from portal.bookings.models import Booking
 
@@ -222,7 +243,7 @@ def bookings_of(user: Any) -> Select[Any]:
     return select(Booking).where(Booking.id.is_(None))
 
 
-def is_students_own_booking(user: Any, booking: Any) -> bool:
+def is_students_own_booking(user: Viewer, booking: Booking) -> bool:
     """A student reflects only on their own bookings."""
     return is_role(user, Role.STUDENT) and user.student_id == booking.student_id
 
@@ -232,17 +253,17 @@ def is_students_own_booking(user: Any, booking: Any) -> bool:
 _INVOLVED_STATUSES = [s.value for s in INVOLVED_BOOKING_STATUSES]
 
 
-def can_manage_offer(user: Any, offer: Any) -> bool:
+def can_manage_offer(user: Viewer, offer: Offer) -> bool:
     """An employer's staff manage its offers (and their sessions and risk assessments)."""
     return can_manage_employer(user, offer.employer_id)
 
 
-def can_manage_risk_assessment(user: Any, assessment: Any) -> bool:
+def can_manage_risk_assessment(user: Viewer, assessment: RiskAssessment) -> bool:
     """The employer whose offer it is uploads, attests and sees its own risk assessments."""
     return can_manage_employer(user, assessment.employer_id)
 
 
-def can_view_risk_assessment(user: Any, assessment: Any) -> bool:
+def can_view_risk_assessment(user: Viewer, assessment: RiskAssessment) -> bool:
     """The employer, and school staff with a booking on a session the assessment covers."""
     from portal.bookings.models import Booking
     from portal.compliance.models import RiskAssessmentCoverage
@@ -260,7 +281,7 @@ def can_view_risk_assessment(user: Any, assessment: Any) -> bool:
     ) is not None
 
 
-def can_record_dbs(user: Any, supervisor: Any) -> bool:
+def can_record_dbs(user: Viewer, supervisor: Supervisor) -> bool:
     """School staff decide on DBS for a supervisor of a session one of their students is booked on."""
     from portal.bookings.models import Booking
     from portal.offers.models import session_supervisors

@@ -23,7 +23,7 @@ from portal.compliance.checklist import (
 from portal.core.dates import london_date
 from portal.core.ids import parse_id
 from portal.core.links import same_site_path
-from portal.core.pagination import page_number
+from portal.core.pagination import paginate
 from portal.core.templating import extend_navigation
 from portal.core.vocab import BookingStatus, Role
 from portal.db import utcnow
@@ -59,7 +59,7 @@ def _booking_list(owner: Any, order: Any, template: str) -> Any:
             at_risk_among(db.session, select(Booking.id).where(owner, still_to_happen(today)), today)))
     elif status:
         query = query.where(Booking.status == status)
-    page = db.paginate(services.with_details(query.order_by(*order)), page=page_number(), per_page=25, error_out=False)
+    page = paginate(services.with_details(query.order_by(*order)))
     at_risk = at_risk_ids(db.session, [b.id for b in page.items], _today())
     return render_template(template, page=page, status=status, risky_only=risky_only, at_risk=at_risk)
 

@@ -30,7 +30,7 @@ from portal.compliance.forms import (
     ParentConsentForm,
 )
 from portal.core.dates import london_date
-from portal.core.pagination import page_number
+from portal.core.pagination import paginate
 from portal.core.refusals import saved, show_on_form
 from portal.core.vocab import ACTIVE_BOOKING_STATUSES, Role
 from portal.db import utcnow
@@ -61,8 +61,7 @@ def _saved(form: Any, action: Callable[[], object]) -> bool:
 def dbs_notes() -> Any:
     """Supervisors of the school's upcoming placements with the school's DBS decision about each (audited)."""
     today = london_date(utcnow())
-    page = db.paginate(dbs.supervisors_to_decide(current_user.school_id, today), page=page_number(), per_page=25,
-                       error_out=False)
+    page = paginate(dbs.supervisors_to_decide(current_user.school_id, today))
     ids = [supervisor.id for supervisor in page.items]
     bookings = dbs.supervisor_bookings(db.session, current_user.school_id, ids, today)
     notes = dbs.view_dbs_notes(db.session, current_user, ids)

@@ -8,6 +8,7 @@ from typing import Any
 from flask_login import current_user
 from sqlalchemy import insert
 
+from portal.core.batches import chunked
 from portal.core.models import AuditEvent
 from portal.db import DbSession, utcnow
 
@@ -49,5 +50,5 @@ def record_many(session: DbSession, action: str, object_type: str, events: Itera
     rows = [{"at": at, "actor_id": actor_id, "actor_email": actor_email, "action": action, "object_type": object_type,
              "object_id": object_id, "school_id": school_id, "detail": detail[:500]}
             for object_id, school_id, detail in events]
-    for start in range(0, len(rows), BULK_CHUNK):
-        session.execute(insert(AuditEvent), rows[start:start + BULK_CHUNK])
+    for batch in chunked(rows, BULK_CHUNK):
+        session.execute(insert(AuditEvent), batch)

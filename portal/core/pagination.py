@@ -1,6 +1,12 @@
-"""The page a list view should show."""
+"""The page a list view should show, and the page of rows it shows."""
 
-from flask import request
+from typing import Any
+
+from flask import current_app, request
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select
+
+from portal.extensions import db
 
 # Far beyond any real list, and small enough that (page - 1) * per_page stays a 64-bit OFFSET.
 MAX_PAGE = 1_000_000
@@ -13,3 +19,9 @@ def page_number() -> int:
         return 1
     page = int(text)
     return page if 1 <= page <= MAX_PAGE else 1
+
+
+def paginate(query: Select[Any], per_page: int | None = None) -> Pagination:
+    """The ?page= page of a query's rows: PAGE_SIZE rows unless a list asks for more; past the end is empty."""
+    size = per_page or current_app.config["PAGE_SIZE"]
+    return db.paginate(query, page=page_number(), per_page=size, error_out=False)

@@ -23,7 +23,7 @@ from portal.bookings.services import bookings_on_record
 from portal.compliance.checklist import school_at_risk_count
 from portal.core.dates import london_date
 from portal.core.models import OutboxMessage
-from portal.core.pagination import page_number
+from portal.core.pagination import paginate
 from portal.core.templating import extend_navigation
 from portal.core.vocab import BookingStatus, Role
 from portal.db import utcnow
@@ -129,8 +129,6 @@ def outbox() -> Any:
     """Development mail catcher: every email the portal has queued, newest first."""
     if not outbox_page_enabled():
         abort(404)
-    page = db.paginate(
-        select(OutboxMessage).order_by(OutboxMessage.id.desc()),
-        page=page_number(), per_page=20, error_out=False,
-    )
+    page = paginate(
+        select(OutboxMessage).order_by(OutboxMessage.id.desc()), per_page=20)
     return render_template("home/outbox.html", page=page)

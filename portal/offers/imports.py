@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from sqlalchemy import ColumnElement, delete, insert, select, update
 
+from portal.core.batches import chunked
 from portal.core.csvimport import (
     Cells,
     ImportReport,
@@ -43,16 +44,9 @@ OFFER_COLUMNS = (
     "offer_ref", "employer_ref", "title", "activity_type", "delivery_mode", "postcode", "year_groups",
     "sectors", "send_features", "session_start", "session_end", "capacity",
 )
-CHUNK = 500
 WRITE_BATCH = 5000
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
 
-
-
-def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    """Split values for IN (...) queries and bulk statements of bounded size."""
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
 
 
 def _ref(cells: Cells, column: str) -> str:
@@ -77,14 +71,14 @@ def _located(cells: Cells, column: str, postcode: str | None, places: LocationCa
 def _rows_by_key(session: DbSession, columns: Sequence[Any], key: Any, keys: Iterable[Any]) -> list[Any]:
     """Rows of the given columns whose key is among keys, read in chunks."""
     found: list[Any] = []
-    for chunk in _chunks(sorted(set(keys))):
+    for chunk in chunked(sorted(set(keys))):
         found += session.execute(select(*columns).where(key.in_(chunk))).all()
     return found
 
 
 def _bulk(session: DbSession, statement: Any, rows: list[dict[str, Any]]) -> None:
     """Run a bulk INSERT or UPDATE-by-primary-key in batches."""
-    for batch in _chunks(rows, WRITE_BATCH):
+    for batch in chunked(rows, WRITE_BATCH):
         session.execute(statement, list(batch))
 
 
@@ -187,7 +181,7 @@ def _follow_employer_locations(session: DbSession, employer_ids: list[int]) -> N
     def employers(column: Any) -> Any:
         return select(column).where(Employer.id == Offer.employer_id).scalar_subquery()
 
-    for chunk in _chunks(employer_ids):
+    for chunk in chunked(employer_ids):
         session.execute(
             update(Offer)
             .where(Offer.employer_id.in_(chunk), Offer.uses_employer_location.is_(True),
@@ -493,14 +487,14 @@ def import_offers(session: DbSession, source: Source, *, dry_run: bool = False, 
 def _write_offers(session: DbSession, records: dict[str, OfferRecord], plan: _Plan) -> None:
     """Apply the plan with bulk statements."""
     new_ids: dict[str, int] = {}
-    for batch in _chunks(plan.new_offers, WRITE_BATCH):
+    for batch in chunked(plan.new_offers, WRITE_BATCH):
         result = session.execute(insert(Offer).returning(Offer.id, Offer.offer_ref), list(batch))
         new_ids.update((row.offer_ref, row.id) for row in result)
     _bulk(session, update(Offer), plan.offer_updates)
 
     replaced = sorted(plan.replace_children)
     for model in (OfferSector, OfferYearGroup, OfferFeature):
-        for chunk in _chunks(replaced):
+        for chunk in chunked(replaced):
             condition: ColumnElement[bool] = model.offer_id.in_(chunk)
             session.execute(delete(model).where(condition).execution_options(synchronize_session=False))
     targets: list[tuple[int, OfferRecord, dict[str, str | None]]] = [

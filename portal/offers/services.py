@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, update
 
+from portal.core.batches import chunked
 from portal.core.dates import format_date, london_date
 from portal.core.ids import get_stored
 from portal.core.refusals import FieldRefusal
@@ -416,9 +417,9 @@ def refresh_last_session(session: DbSession, offer_ids: Sequence[int]) -> None:
     latest = (select(func.max(OfferSession.starts_at)).where(OfferSession.offer_id == Offer.id)
               .correlate(Offer).scalar_subquery())
     ids = sorted(set(offer_ids))
-    for start in range(0, len(ids), 500):
+    for chunk in chunked(ids):
         session.execute(
-            update(Offer).where(Offer.id.in_(ids[start:start + 500])).values(last_session_starts_at=latest)
+            update(Offer).where(Offer.id.in_(chunk)).values(last_session_starts_at=latest)
             .execution_options(synchronize_session="fetch")
         )
 

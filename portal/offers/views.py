@@ -16,7 +16,7 @@ from portal.access import allow
 from portal.core import import_jobs
 from portal.core.dates import format_datetime, london_date, to_london
 from portal.core.models import ImportJob
-from portal.core.pagination import page_number
+from portal.core.pagination import page_number, paginate
 from portal.core.refusals import Refusal, saved
 from portal.core.templating import extend_navigation
 from portal.core.vocab import DeliveryMode, ImportJobStatus, OfferStatus, Role
@@ -141,7 +141,7 @@ def employer_offers() -> Any:
         .order_by(order, Offer.updated_at.desc(), Offer.id.desc())
         .options(selectinload(Offer.sessions))
     )
-    page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
+    page = paginate(query, per_page=PER_PAGE)
     insurance = services.insurance_state(current_user.employer, london_date(utcnow()))
     return render_template("offers/employer_offers.html", page=page, now=utcnow(), insurance=insurance)
 
@@ -360,7 +360,7 @@ def session_remove(offer_id: int, session_id: int) -> Any:
 def supervisors() -> Any:
     """The employer's supervisors."""
     query = select(Supervisor).where(Supervisor.employer_id == current_user.employer_id).order_by(Supervisor.name, Supervisor.id)
-    page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
+    page = paginate(query, per_page=50)
     return render_template("offers/supervisors.html", page=page)
 
 

@@ -8,6 +8,7 @@ from typing import IO
 from sqlalchemy import func, select
 
 from portal.accounts.models import User
+from portal.core.batches import chunked
 from portal.core.csvimport import (
     Cells,
     ImportReport,
@@ -31,7 +32,6 @@ GIAS_SPECIAL = {7, 8, 10, 12, 33, 36, 44}
 GIAS_ALTERNATIVE_PROVISION = {14, 38, 42, 43}
 GIAS_COLLEGE = {18, 31}
 GIAS_SECONDARY_PHASES = {"secondary", "16 plus", "all-through", "middle deemed secondary"}
-CHUNK = 500
 
 
 @dataclass
@@ -130,11 +130,6 @@ def _locate_all(records: list[SchoolRecord], column: str, errors: list[RowError]
     return found
 
 
-def _in_chunks(values: list[str]) -> list[list[str]]:
-    """Split values for IN (...) queries of bounded size."""
-    return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
-
-
 def import_schools(
     session: DbSession, source: IO[bytes] | IO[str] | str | bytes, *,
     hub_name: str | None = None, inviter: User | None = None, dry_run: bool = False,
@@ -155,11 +150,11 @@ def import_schools(
     locations = _locate_all(records, "Postcode" if is_gias else "postcode", errors)
 
     existing: dict[str, School] = {}
-    for chunk in _in_chunks([r.urn for r in records]):
+    for chunk in chunked([r.urn for r in records]):
         existing.update((s.urn, s) for s in session.scalars(select(School).where(School.urn.in_(chunk))))
     emails = sorted({r.careers_leader_email for r in records if r.careers_leader_email})
     users: dict[str, User] = {}
-    for chunk in _in_chunks(emails):
+    for chunk in chunked(emails):
         users.update((u.email.lower(), u) for u in session.scalars(select(User).where(func.lower(User.email).in_(chunk))))
     for record in records:
         user = users.get(record.careers_leader_email or "")

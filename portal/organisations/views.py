@@ -19,7 +19,7 @@ from portal.accounts.services import (
 from portal.core import import_jobs
 from portal.core.ids import parse_id
 from portal.core.models import AuditEvent, ImportJob
-from portal.core.pagination import page_number
+from portal.core.pagination import paginate
 from portal.core.refusals import Refusal, saved
 from portal.core.templating import extend_navigation
 from portal.core.vocab import ImportJobStatus, Role, VettingStatus
@@ -107,8 +107,7 @@ def student_list() -> Any:
             ))
         if form.year_group.data:
             query = query.where(Student.year_group == int(form.year_group.data))
-    page = db.paginate(query.order_by(Student.last_name, Student.first_name, Student.id),
-                       page=page_number(), per_page=25, error_out=False)
+    page = paginate(query.order_by(Student.last_name, Student.first_name, Student.id))
     with_sign_in = students_with_sign_in(db.session, [s.id for s in page.items])
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("organisations/student_list.html", page=page, form=form, args=args,
@@ -242,11 +241,9 @@ def roster_leavers() -> Any:
 @allow(Role.SCHOOL)
 def audit_log() -> Any:
     """Who viewed or changed sensitive records of this school."""
-    page = db.paginate(
+    page = paginate(
         select(AuditEvent).where(AuditEvent.school_id == current_user.school_id)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
-        page=page_number(), per_page=50, error_out=False,
-    )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()), per_page=50)
     return render_template("organisations/audit_log.html", page=page)
 
 
@@ -257,8 +254,7 @@ def audit_log() -> Any:
 @allow(Role.HUB)
 def hub_schools() -> Any:
     """Schools in the coordinator's hub."""
-    page = db.paginate(access.schools_of(current_user).order_by(School.name),
-                       page=page_number(), per_page=50, error_out=False)
+    page = paginate(access.schools_of(current_user).order_by(School.name), per_page=50)
     students: dict[int, int] = dict(db.session.execute(  # type: ignore[arg-type]
         select(Student.school_id, func.count())
         .where(Student.school_id.in_([school.id for school in page.items]), Student.left_on.is_(None))
@@ -276,7 +272,7 @@ def hub_employers() -> Any:
     if status in {s.value for s in VettingStatus}:
         query = query.where(Employer.vetting_status == status)
     query = query.order_by((Employer.vetting_status == VettingStatus.VETTED.value), Employer.name)
-    page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
+    page = paginate(query, per_page=50)
     return render_template("organisations/hub_employers.html", page=page, status=status, confirm=ConfirmForm())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -13,7 +13,7 @@ from portal import access
 from portal.access import allow
 from portal.bookings.services import find_completed_booking
 from portal.core.dates import london_date
-from portal.core.pagination import page_number
+from portal.core.pagination import paginate
 from portal.core.templating import extend_navigation
 from portal.core.vocab import ActivityType, Role, Skill
 from portal.db import utcnow
@@ -91,8 +91,7 @@ def reflection_edit(booking_id: int) -> Any:
 @allow(Role.SCHOOL)
 def school_reflections() -> Any:
     """Completed bookings of the school's students, with where each reflection and debrief is, a page at a time."""
-    page = db.paginate(services.completed_bookings(school_id=current_user.school_id), page=page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(services.completed_bookings(school_id=current_user.school_id))
     ids = [b.id for b in page.items]
     return render_template("reflections/school_list.html", page=page, bookings=page.items,
                            reflections=services.reflections_of(db.session, ids),
@@ -148,8 +147,7 @@ def _feedback_labels() -> dict[str, Any]:
 @allow(Role.EMPLOYER)
 def employer_feedback_list() -> Any:
     """Completed bookings on the employer's sessions, with whether feedback has been given, a page at a time."""
-    page = db.paginate(services.completed_bookings(employer_id=current_user.employer_id), page=page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(services.completed_bookings(employer_id=current_user.employer_id))
     return render_template("reflections/employer_list.html", page=page, bookings=page.items,
                            given=services.feedback_given(db.session, [b.id for b in page.items]))
 
