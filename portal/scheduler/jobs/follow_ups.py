@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, Select, or_, select
@@ -65,10 +66,55 @@ def _follow_up_tracks(session: DbSession, rows: Sequence[Row[Any]], now: dt.date
     return claim_wanted(session, participant_track), claim_wanted(session, flag_track)
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """One follow-up family: whom it asks (and how often), whom it flags to, and what its emails and counts are called."""
+
+    kind: str  # the sent-record key family: "reflection" or "feedback"
+    steps: Sequence[tuple[int, str]]
+    first_step: str  # the first ask ("prompt", "request"); later steps are reminders
+    ask_template: str
+    ask_endpoint: str
+    flag_template: str
+    flag_endpoint: str
+    counted: str  # counts are f"{counted}s", the reminders and the flags
+
+    def counts(self, asked: list[Wanted], flagged: list[Wanted], emails: int) -> Counts:
+        """What one run did, under this family's names."""
+        return {
+            f"{self.counted}s": sum(w.step == self.first_step for w in asked),
+            f"{self.kind}_reminders": sum(w.step != self.first_step for w in asked),
+            f"{self.kind}_flags": len(flagged),
+            "emails_queued": emails,
+        }
+
+
+REFLECTION = FollowUp("reflection", STUDENT_STEPS, "prompt", "reflection_prompt", "reflections.reflection_edit",
+                      "reflections_not_written", "reflections.school_reflection", "reflection_prompt")
+FEEDBACK = FollowUp("feedback", EMPLOYER_STEPS, "request", "feedback_request", "reflections.employer_feedback",
+                    "feedback_not_given", "bookings.school_booking", "feedback_request")
+
+
+def _follow_up(session: DbSession, now: dt.datetime, since: dt.datetime, family: FollowUp, rows: Sequence[Row[Any]],
+               directory: Directory, participants: Callable[[Row[Any]], list[str]],
+               flag_due: Callable[[Row[Any], int], bool], addressed: Callable[[Row[Any]], dict[str, int]]) -> Counts:
+    """Claim each due ask and flag once, queue their emails (the ask to the participant, the flag to school staff)."""
+    asked, flagged = _follow_up_tracks(session, rows, now, since, family.kind, family.steps, directory,
+                                       participants=participants, flag_due=flag_due)
+    asks, flags = Mailbag(family.ask_template), Mailbag(family.flag_template)
+    with link_context():
+        for wanted in asked:
+            asks.add(wanted.recipients, **addressed(wanted.row), row=wanted.row, reminder=wanted.step != family.first_step,
+                     link=email_link(family.ask_endpoint, booking_id=wanted.row.booking_id))
+        for wanted in flagged:
+            flags.add(wanted.recipients, school_id=wanted.row.school_id, row=wanted.row,
+                      link=email_link(family.flag_endpoint, booking_id=wanted.row.booking_id))
+    return family.counts(asked, flagged, asks.send(session) + flags.send(session))
+
+
 def reflection_prompts(session: DbSession, now: dt.datetime) -> Counts:
     """Prompt the student to reflect (end day, +2, +7 days: the latest due step) and flag to staff after the school's days."""
-    today = london_date(now)
-    since = follow_up_since(session, today)
+    since = follow_up_since(session, london_date(now))
     rows = session.execute(
         booking_details().add_columns(School.reflection_flag_days, Reflection.debriefed_at)
         .join(School, School.id == Booking.school_id)
@@ -77,36 +123,17 @@ def reflection_prompts(session: DbSession, now: dt.datetime) -> Counts:
                or_(Reflection.id.is_(None), Reflection.status != ReflectionStatus.SUBMITTED.value))
     ).all()
     directory = Directory.load(session, school_ids={row.school_id for row in rows})
-    sent_student, sent_flags = _follow_up_tracks(
-        session, rows, now, since, "reflection", STUDENT_STEPS, directory,
+    return _follow_up(
+        session, now, since, REFLECTION, rows, directory,
         participants=lambda row: [address] if (address := student_address(row)) else [],
         flag_due=lambda row, days: is_reflection_overdue(  # the rows hold no submitted reflection
-            days, row.reflection_flag_days, meaningful=row.debriefed_at is not None))
-
-    students = Mailbag("reflection_prompt")
-    staff = Mailbag("reflections_not_written")
-    with link_context():
-        for wanted in sent_student:
-            row = wanted.row
-            students.add(wanted.recipients, school_id=row.school_id, row=row, reminder=wanted.step != "prompt",
-                         link=email_link("reflections.reflection_edit", booking_id=row.booking_id))
-        for wanted in sent_flags:
-            row = wanted.row
-            staff.add(wanted.recipients, school_id=row.school_id, row=row,
-                      link=email_link("reflections.school_reflection", booking_id=row.booking_id))
-    emails = students.send(session) + staff.send(session)
-    return {
-        "reflection_prompts": sum(w.step == "prompt" for w in sent_student),
-        "reflection_reminders": sum(w.step != "prompt" for w in sent_student),
-        "reflection_flags": len(sent_flags),
-        "emails_queued": emails,
-    }
+            days, row.reflection_flag_days, meaningful=row.debriefed_at is not None),
+        addressed=lambda row: {"school_id": row.school_id})
 
 
 def feedback_requests(session: DbSession, now: dt.datetime) -> Counts:
     """Ask the employer for feedback (end day, +2, +7 days: the latest due step) and flag to school staff after the school's days."""
-    today = london_date(now)
-    since = follow_up_since(session, today)
+    since = follow_up_since(session, london_date(now))
     rows = session.execute(
         booking_details().add_columns(School.reflection_flag_days)
         .join(School, School.id == Booking.school_id)
@@ -116,26 +143,8 @@ def feedback_requests(session: DbSession, now: dt.datetime) -> Counts:
     ).all()
     directory = Directory.load(session, school_ids={row.school_id for row in rows},
                                employer_ids={row.employer_id for row in rows})
-    sent_employer, sent_flags = _follow_up_tracks(
-        session, rows, now, since, "feedback", EMPLOYER_STEPS, directory,
+    return _follow_up(
+        session, now, since, FEEDBACK, rows, directory,
         participants=lambda row: directory.employer(row.employer_id),
-        flag_due=lambda row, days: is_feedback_overdue(days, row.reflection_flag_days, given=False))
-
-    employers = Mailbag("feedback_request")
-    staff = Mailbag("feedback_not_given")
-    with link_context():
-        for wanted in sent_employer:
-            row = wanted.row
-            employers.add(wanted.recipients, employer_id=row.employer_id, row=row, reminder=wanted.step != "request",
-                          link=email_link("reflections.employer_feedback", booking_id=row.booking_id))
-        for wanted in sent_flags:
-            row = wanted.row
-            staff.add(wanted.recipients, school_id=row.school_id, row=row,
-                      link=email_link("bookings.school_booking", booking_id=row.booking_id))
-    emails = employers.send(session) + staff.send(session)
-    return {
-        "feedback_requests": sum(w.step == "request" for w in sent_employer),
-        "feedback_reminders": sum(w.step != "request" for w in sent_employer),
-        "feedback_flags": len(sent_flags),
-        "emails_queued": emails,
-    }
+        flag_due=lambda row, days: is_feedback_overdue(days, row.reflection_flag_days, given=False),
+        addressed=lambda row: {"employer_id": row.employer_id})
