@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import secrets
 
 import click
 from flask import Flask
@@ -14,14 +13,11 @@ from sqlalchemy import select
 from portal.accounts.models import User
 from portal.accounts.passwords import hash_password
 from portal.bookings.models import Booking
-from portal.bookings.services import take_place
-from portal.compliance.models import (
-    ConsentRequest,
-    DbsNote,
-    RiskAssessment,
-    RiskAssessmentCoverage,
-    RiskAssessmentReview,
-)
+from portal.bookings.services import book_student, decide, mark_completed
+from portal.compliance.consent import record_paper_consent
+from portal.compliance.dbs import record_dbs_note
+from portal.compliance.risk import add_attestation, review
+from portal.compliance.services import mark_briefed
 from portal.core.dates import local_to_utc, london_date
 from portal.core.links import absolute_url
 from portal.core.vocab import (
@@ -33,8 +29,6 @@ from portal.core.vocab import (
     DeliveryMode,
     DisabilityConfident,
     OfferStatus,
-    ReflectionStatus,
-    RiskAssessmentKind,
     Role,
     SchoolType,
     Sector,
@@ -48,7 +42,9 @@ from portal.offers.models import Offer, OfferSession, Supervisor
 from portal.offers.services import (
     OfferDetails,
     SessionDetails,
+    SupervisorDetails,
     add_session,
+    add_supervisor,
     change_status,
     create_offer,
     locate_employer,
@@ -56,7 +52,7 @@ from portal.offers.services import (
 )
 from portal.organisations.models import Employer, Hub, School, Student
 from portal.organisations.services import StudentDetails, apply_details
-from portal.reflections.models import EmployerFeedback, Reflection
+from portal.reflections.services import ReflectionAnswers, give_feedback, save_reflection
 
 DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105 - printed for the demo; never used outside seed-demo
 HUB_NAME = "Greater Manchester Careers Hub"
@@ -261,8 +257,8 @@ def _seed_offers(session: DbSession, employers: dict[str, Employer], today: dt.d
         known = {s.name for s in session.scalars(select(Supervisor).where(Supervisor.employer_id == employer.id))}
         for name, role in EMPLOYER_PROFILES[ref][4]:
             if name not in known:
-                session.add(Supervisor(employer_id=employer.id, name=name, role=role,
-                                       email=f"{name.split()[-1].lower()}@{ref}.example"))
+                add_supervisor(session, employer, SupervisorDetails(
+                    name=name, role=role, email=f"{name.split()[-1].lower()}@{ref}.example"))
     session.flush()
     counts: dict[str, int] = {}
     for index, (ref, title, activity, mode, years, sectors, features, description) in enumerate(DEMO_OFFERS):
@@ -397,7 +393,8 @@ def seed_demo(session: DbSession, today: dt.date | None = None) -> list[tuple[st
     session.flush()
     leader = logins[0][1]
     mainstream.careers_leader_id = mainstream.careers_leader_id or leader.id
-    _seed_placements(session, mainstream, leader, employers, demo_student)
+    employer_users = {"mrfh-nhs": logins[2][1], "kier-build": logins[3][1]}
+    _seed_placements(session, mainstream, leader, employer_users, demo_student)
     return [(label, user.email) for label, user in logins]
 
 
@@ -424,76 +421,64 @@ def _weekday(day: dt.date) -> dt.date:
 
 
 def _place(session: DbSession, student: Student, occurrence: OfferSession, status: BookingStatus,
-           staff: User) -> Booking:
-    """A booking of a demo student that takes a place on the session."""
-    booking = Booking(student_id=student.id, session_id=occurrence.id, school_id=student.school_id,
-                      employer_id=occurrence.offer.employer_id, starts_at=occurrence.starts_at,
-                      ends_at=occurrence.ends_at, status=status.value, requested_by_id=staff.id,
-                      requested_at=occurrence.starts_at - dt.timedelta(days=21))
+           staff: User, employer_user: User) -> Booking:
+    """A demo booking made as staff and the employer would, at the times they would have (three weeks ahead)."""
+    asked_at = min(occurrence.starts_at - dt.timedelta(days=21), utcnow())
+    booking = book_student(session, staff, student, occurrence, now=asked_at)
     if status is not BookingStatus.REQUESTED:
-        booking.decided_at = booking.requested_at + dt.timedelta(days=1)
+        decide(session, employer_user, booking, accept=True, now=asked_at + dt.timedelta(days=1))
     if status is BookingStatus.COMPLETED:
-        booking.closed_at = occurrence.ends_at
-    session.add(booking)
-    take_place(session, occurrence.id)
+        mark_completed(session, staff, booking, now=occurrence.ends_at)
     return booking
 
 
-def _seed_placements(session: DbSession, school: School, leader: User, employers: dict[str, Employer],
+def _seed_placements(session: DbSession, school: School, leader: User, employers: dict[str, User],
                      demo_student: Student | None) -> None:
-    """Past placements with reflections and feedback, and upcoming ones in every compliance state (once)."""
+    """Past placements with reflections and feedback, and upcoming ones in every compliance state (once).
+
+    Every row is made by the services staff, employers and students use, so the demo keeps to the rules; only the
+    past session is built directly (the service refuses sessions in the past, rightly).
+    """
     if session.scalars(select(Booking.id).where(Booking.school_id == school.id).limit(1)).first() is not None:
         return
     today = london_date(utcnow())
     offers = {o.offer_ref: o for o in session.scalars(select(Offer).where(Offer.offer_ref.like("DEMO-%")))}
     hospital, site = offers["DEMO-MRFH-NHS-1"], offers["DEMO-KIER-BUILD-1"]
+    nurse, builder = employers["mrfh-nhs"], employers["kier-build"]
     year10 = list(session.scalars(select(Student).where(Student.school_id == school.id, Student.year_group == 10)
                                   .order_by(Student.student_ref)))
     others = [s for s in year10 if demo_student is None or s.id != demo_student.id]
-    staff_user = leader
 
     past = _demo_session(session, hospital, _weekday(today - dt.timedelta(days=24)))
     past_group = ([demo_student] if demo_student else []) + others[:9]
     for index, student in enumerate(past_group):
-        booking = _place(session, student, past, BookingStatus.COMPLETED, staff_user)
-        session.flush()
+        booking = _place(session, student, past, BookingStatus.COMPLETED, leader, nurse)
         if student is demo_student:
             continue  # the demo student still has a reflection to write
         if index % 3 != 2:
-            session.add(Reflection(
-                booking_id=booking.id, student_id=student.id, school_id=school.id, status=ReflectionStatus.SUBMITTED.value,
-                submitted_at=past.ends_at + dt.timedelta(days=2), what_i_did="Followed a nurse on the ward round.",
-                next_steps="Ask about the health and social care course.", interest_before=2, interest_now=4))
+            save_reflection(session, booking, ReflectionAnswers(
+                what_i_did="Followed a nurse on the ward round.", surprised="How many people work on one ward.",
+                interest_before=2, interest_now=4, next_steps="Ask about the health and social care course."),
+                easy_read=True, submit=True)
         if index % 2:
-            session.add(EmployerFeedback(booking_id=booking.id, employer_id=hospital.employer_id, school_id=school.id,
-                                         attended="full", punctuality="on_time",
-                                         comment="Asked thoughtful questions and was kind to patients.",
-                                         given_by_id=None))
+            give_feedback(session, booking, nurse, attended="full", punctuality="on_time", ratings={},
+                          comment="Asked thoughtful questions and was kind to patients.", activity_comment=None)
 
     soon = _demo_session(session, site, _weekday(today + dt.timedelta(days=6)))  # inside every deadline
     for student in others[9:12]:
-        _place(session, student, soon, BookingStatus.CONFIRMED, staff_user)
+        _place(session, student, soon, BookingStatus.CONFIRMED, leader, builder)
 
     upcoming = [s for s in hospital.sessions if s.starts_at > utcnow()][0]
-    prepared = [_place(session, student, upcoming, BookingStatus.CONFIRMED, staff_user) for student in others[12:15]]
-    _place(session, others[15], upcoming, BookingStatus.REQUESTED, staff_user)
-    session.flush()
-    assessment = RiskAssessment(offer_id=hospital.id, employer_id=hospital.employer_id,
-                                kind=RiskAssessmentKind.ATTESTATION.value,
-                                attestation="Our trust's risk assessment for visitors under 18 covers ward visits.")
-    session.add(assessment)
-    session.flush()
-    session.add(RiskAssessmentCoverage(session_id=upcoming.id, risk_assessment_id=assessment.id))
-    session.add(RiskAssessmentReview(risk_assessment_id=assessment.id, school_id=school.id, reviewed_by_id=leader.id))
+    prepared = [_place(session, student, upcoming, BookingStatus.CONFIRMED, leader, nurse) for student in others[12:15]]
+    _place(session, others[15], upcoming, BookingStatus.REQUESTED, leader, nurse)
+    assessment = add_attestation(session, nurse, hospital,
+                                 "Our trust's risk assessment for visitors under 18 covers ward visits.", [upcoming.id])
+    review(session, leader, assessment)
     for supervisor in upcoming.supervisors:
-        session.add(DbsNote(school_id=school.id, supervisor_id=supervisor.id, decision=DbsDecision.NOT_REQUIRED.value,
-                            reason="Students are supervised in a group and never alone with one adult.",
-                            recorded_by_id=leader.id))
-    session.add(ConsentRequest(booking_id=prepared[0].id, school_id=school.id, parent_email=None,
-                               nonce=secrets.token_urlsafe(32), sent_by_id=leader.id, expires_at=utcnow(),
-                               decision=ConsentDecision.CONSENTED.value, responder_name="Parent (paper form)",
-                               responded_at=utcnow()))
-    prepared[0].briefed_at, prepared[0].briefed_by_id = utcnow(), leader.id
+        record_dbs_note(session, leader, supervisor, decision=DbsDecision.NOT_REQUIRED.value,
+                        reason="Students are supervised in a group and never alone with one adult.")
+    record_paper_consent(session, leader, prepared[0], "Parent (paper form)", ConsentDecision.CONSENTED)
+    mark_briefed(session, leader, prepared[0])
     session.flush()
 
 

@@ -97,3 +97,25 @@ def test_seed_demo_is_realistic_and_idempotent(app):
 
     upns = list(db.session.scalars(select(Student.upn).where(Student.upn.is_not(None))))
     assert upns and all(is_valid_upn(upn) for upn in upns)
+
+
+def test_seed_demo_places_students_through_the_services(app):
+    """The demo's placements are made as users make them: audited, places taken, every compliance state present."""
+    from portal.bookings.models import Booking
+    from portal.compliance.models import ConsentRequest, DbsNote, RiskAssessmentReview
+    from portal.core.models import AuditEvent
+    from portal.offers.models import OfferSession
+    from portal.reflections.models import EmployerFeedback, Reflection
+
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    count = lambda query: db.session.scalar(select(func.count()).select_from(query.subquery()))  # noqa: E731
+    by_status = dict(db.session.execute(select(Booking.status, func.count()).group_by(Booking.status)).all())
+    assert by_status == {"completed": 10, "confirmed": 6, "requested": 1}
+    assert count(select(AuditEvent).where(AuditEvent.action == "booking_requested")) == 17
+    held = db.session.scalar(select(func.sum(OfferSession.booked)))
+    assert held == sum(by_status.values())  # each booking took its place through take_place
+    assert count(select(Reflection).where(Reflection.status == "submitted")) == 6
+    assert count(select(EmployerFeedback)) == 5
+    assert count(select(ConsentRequest).where(ConsentRequest.decision == "consented")) == 1
+    assert count(select(DbsNote)) >= 1 and count(select(RiskAssessmentReview)) == 1
+    assert count(select(Booking).where(Booking.briefed_at.is_not(None))) == 1
