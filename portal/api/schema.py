@@ -258,6 +258,8 @@ class EmployerBookingStudent(Closed):
     """All an employer sees of a student: never SEND status, disadvantage, date of birth, last name, UPN or contact details."""
 
     first_name: str
+    name_on_session: str = Field(description='The first name, numbered ("Grace (2)") only where students booked on '
+                                             "one session share it")
     year_group: YearGroup
     school_name: str
     access_needs: list[AccessNeed] = Field(description="The adjustments the placement needs")
@@ -309,11 +311,11 @@ class EmployerBooking(_BookingCommon):
     student: EmployerBookingStudent
 
     @classmethod
-    def of(cls, booking: BookingRow, at_risk: bool = False) -> Self:
+    def of(cls, booking: BookingRow, name_on_session: str, at_risk: bool = False) -> Self:
         """The booking with only first name, year group, school and adjustments (data minimisation)."""
         s = booking.student
         return cls(**cls._common(booking, at_risk), student=EmployerBookingStudent(
-            first_name=s.first_name, year_group=s.year_group, school_name=s.school.name,
+            first_name=s.first_name, name_on_session=name_on_session, year_group=s.year_group, school_name=s.school.name,
             access_needs=[AccessNeed(code=AccessFeature(c), label=AccessFeature(c).label) for c in s.need_codes]))
 
 

@@ -12,7 +12,7 @@ from portal.api import schema, services
 from portal.api.errors import ApiError, from_refusal, not_found
 from portal.api.openapi import document
 from portal.api.schema import dump, parse_body, parse_query
-from portal.bookings.services import BookingRefused, book_student, decide
+from portal.bookings.services import BookingRefused, book_student, decide, names_on_sessions
 from portal.compliance.checklist import at_risk_ids
 from portal.core.dates import london_date
 from portal.core.vocab import Role
@@ -100,7 +100,8 @@ def bookings() -> Any:
     if user.role == Role.EMPLOYER.value:
         services.record_needs_shown(db.session, user, [b.student for b in found], "api_employer_bookings")
         db.session.commit()
-        items = [schema.EmployerBooking.of(b, b.id in at_risk) for b in found]
+        names = names_on_sessions(db.session, found)
+        items = [schema.EmployerBooking.of(b, names[b.id], b.id in at_risk) for b in found]
     else:
         items = [schema.SchoolBooking.of(b, b.id in at_risk) for b in found]
     return jsonify(dump(schema.BookingPage.of(items, wanted.page, wanted.per_page, total)))
@@ -126,4 +127,5 @@ def booking_decision(booking_id: int) -> Any:
         raise from_refusal(refusal) from None
     services.record_needs_shown(db.session, user, [booking.student], "api_booking_decision")
     db.session.commit()
-    return jsonify(dump(schema.EmployerBooking.of(booking, booking.id in _at_risk([booking]))))
+    name = names_on_sessions(db.session, [booking])[booking.id]
+    return jsonify(dump(schema.EmployerBooking.of(booking, name, booking.id in _at_risk([booking]))))

@@ -7,7 +7,8 @@ no interleaving of requests can over-book a session on SQLite or PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from portal.accounts.models import User
 from portal.accounts.recipients import employer_staff_emails
 from portal.bookings.models import Booking
 from portal.core import audit
+from portal.core.batches import chunked
 from portal.core.dates import london_date
 from portal.core.ids import is_storable_id
 from portal.core.links import absolute_url
@@ -288,4 +290,23 @@ def find_completed_booking(session: DbSession, booking_id: int) -> Booking | Non
     """One completed booking with its details loaded, or None."""
     booking = find_booking(session, booking_id)
     return booking if booking is not None and booking.is_completed else None
+
+
+def names_on_sessions(session: DbSession, bookings: Sequence[Booking]) -> dict[int, str]:
+    """The name an employer sees for each booking: the first name, numbered by booking order ("Grace (1)",
+    "Grace (2)") only where students booked on one session share it; never more personal data."""
+    session_ids = sorted({booking.session_id for booking in bookings})
+    same_name: dict[tuple[int, str], list[tuple[int, str]]] = defaultdict(list)
+    for chunk in chunked(session_ids):
+        for booking_id, session_id, first_name in session.execute(
+            select(Booking.id, Booking.session_id, Student.first_name).join(Student, Student.id == Booking.student_id)
+            .where(Booking.session_id.in_(chunk)).order_by(Booking.id)
+        ):
+            same_name[(session_id, first_name.casefold())].append((booking_id, first_name))
+    names = {
+        booking_id: first_name if len(members) == 1 else f"{first_name} ({number})"
+        for members in same_name.values()
+        for number, (booking_id, first_name) in enumerate(members, start=1)
+    }
+    return {booking.id: names[booking.id] for booking in bookings}
 

@@ -48,7 +48,7 @@ def _today() -> Any:
     return london_date(utcnow())
 
 
-def _booking_list(owner: Any, order: Any, template: str) -> Any:
+def _booking_list(owner: Any, order: Any, template: str, *, for_employer: bool = False) -> Any:
     """A page of the organisation's bookings, filtered by status or "at risk", each tagged when at risk."""
     status = _status_filter()
     risky_only = request.args.get("risk") == "1"
@@ -61,7 +61,8 @@ def _booking_list(owner: Any, order: Any, template: str) -> Any:
         query = query.where(Booking.status == status)
     page = paginate(services.with_details(query.order_by(*order)))
     at_risk = at_risk_ids(db.session, [b.id for b in page.items], _today())
-    return render_template(template, page=page, status=status, risky_only=risky_only, at_risk=at_risk)
+    names = services.names_on_sessions(db.session, page.items) if for_employer else {}
+    return render_template(template, page=page, status=status, risky_only=risky_only, at_risk=at_risk, names=names)
 
 
 def _checklist(booking: Booking) -> Any:
@@ -189,7 +190,7 @@ def employer_bookings() -> Any:
     """Bookings on the employer's sessions, requests first."""
     return _booking_list(Booking.employer_id == current_user.employer_id,
                          ((Booking.status != BookingStatus.REQUESTED.value), Booking.starts_at, Booking.id),
-                         "bookings/employer_list.html")
+                         "bookings/employer_list.html", for_employer=True)
 
 
 @bp.route("/employer/bookings/<int:booking_id>", methods=["GET", "POST"])
@@ -212,6 +213,7 @@ def employer_booking(booking_id: int) -> Any:
             flash("Booking confirmed." if booking.status == BookingStatus.CONFIRMED.value else "Booking declined.", "success")
             return redirect(url_for("bookings.employer_booking", booking_id=booking.id))
     page = render_template("bookings/employer_detail.html", booking=booking, form=form, action=ActionForm(),
+                           student_name=services.names_on_sessions(db.session, [booking])[booking.id],
                            checklist=_checklist(booking), started=booking.starts_at <= utcnow(),
                            upcoming=booking.is_upcoming(utcnow()))
     return page, (400 if form.errors else 200)

@@ -160,6 +160,17 @@ class Student(Model):
         return f"{self.first_name} {self.last_name}"
 
     @property
+    def roster_details(self) -> str:
+        """What tells two students of one name apart, for staff: year, tutor group and the school's reference."""
+        group = f", {self.tutor_group}" if self.tutor_group else ""
+        return f"Year {self.year_group}{group}, ref {self.student_ref}"
+
+    @property
+    def roster_label(self) -> str:
+        """The student's name as staff see it in lists of students: with the details that tell namesakes apart."""
+        return f"{self.full_name} ({self.roster_details})"
+
+    @property
     def need_codes(self) -> list[str]:
         """The student's access-need codes."""
         return [n.need for n in self.needs]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from portal import access
 from portal.access import allow
-from portal.bookings.services import find_completed_booking
+from portal.bookings.services import find_completed_booking, names_on_sessions
 from portal.core.dates import london_date
 from portal.core.pagination import paginate
 from portal.core.templating import extend_navigation
@@ -149,7 +149,8 @@ def employer_feedback_list() -> Any:
     """Completed bookings on the employer's sessions, with whether feedback has been given, a page at a time."""
     page = paginate(services.completed_bookings(employer_id=current_user.employer_id))
     return render_template("reflections/employer_list.html", page=page, bookings=page.items,
-                           given=services.feedback_given(db.session, [b.id for b in page.items]))
+                           given=services.feedback_given(db.session, [b.id for b in page.items]),
+                           names=names_on_sessions(db.session, page.items))
 
 
 @bp.route("/employer/bookings/<int:booking_id>/feedback", methods=["GET", "POST"])
@@ -157,13 +158,14 @@ def employer_feedback_list() -> Any:
 def employer_feedback(booking_id: int) -> Any:
     """The employer gives feedback on one student: only first name, year group and school are shown."""
     booking = _completed_booking_or_404(booking_id, access.can_manage_employer_booking)
+    student_name = names_on_sessions(db.session, [booking])[booking.id]
     feedback = db.session.scalars(
         select(EmployerFeedback).where(EmployerFeedback.booking_id == booking.id)
         .options(selectinload(EmployerFeedback.skill_rows))
     ).first()
     if feedback is not None and feedback.released:
         return render_template("reflections/employer_feedback_done.html", booking=booking, feedback=feedback,
-                               labels=_feedback_labels())
+                               labels=_feedback_labels(), student_name=student_name)
     form = FeedbackForm(obj=feedback if request.method == "GET" else None)
     if request.method == "GET" and feedback is not None:
         for code, rating in feedback.ratings.items():
@@ -173,9 +175,10 @@ def employer_feedback(booking_id: int) -> Any:
                                punctuality=form.punctuality.data, ratings=form.ratings(),
                                comment=form.comment.data, activity_comment=form.activity_comment.data)
         db.session.commit()
-        flash(f"Thank you. Your feedback on {booking.student.first_name} has been sent to the school.", "success")
+        flash(f"Thank you. Your feedback on {student_name} has been sent to the school.", "success")
         return redirect(url_for("reflections.employer_feedback_list"))
-    return render_template("reflections/employer_feedback.html", booking=booking, form=form, skills=list(Skill))
+    return render_template("reflections/employer_feedback.html", booking=booking, form=form, skills=list(Skill),
+                           student_name=student_name)
 
 
 # --- encounters logged by staff ----------------------------------------------------------

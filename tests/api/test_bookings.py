@@ -161,7 +161,7 @@ def test_employer_view_has_no_special_category_or_identifying_data(api, world):
     body = response.get_json()
     (item,) = body["items"]
     assert item["student"] == {
-        "first_name": "Priya", "year_group": 10, "school_name": "Ardwick Academy",
+        "first_name": "Priya", "name_on_session": "Priya", "year_group": 10, "school_name": "Ardwick Academy",
         "access_needs": [{"code": "step_free_access", "label": "Step-free access"}],
     }
     text = response.get_data(as_text=True)

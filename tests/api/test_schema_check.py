@@ -13,7 +13,7 @@ BOOKING = {
     "id": 1, "status": "requested", "offer_ref": "OF-1", "offer_title": "Visit", "employer_name": "Care",
     "session_start": "2027-03-05T09:30:00+00:00", "session_end": "2027-03-05T15:30:00+00:00",
     "requested_at": "2027-02-01T10:00:00+00:00", "decided_at": None, "decline_reason": None, "at_risk": False,
-    "student": {"first_name": "Priya", "year_group": 10, "school_name": "Ardwick",
+    "student": {"first_name": "Priya", "name_on_session": "Priya", "year_group": 10, "school_name": "Ardwick",
                 "access_needs": [{"code": "step_free_access", "label": "Step-free access"}]},
 }
 

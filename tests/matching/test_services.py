@@ -206,3 +206,12 @@ def test_showing_a_students_needs_on_the_match_page_is_audited(client, login, sc
     client.get(f"/match?student_id={student.id}")
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.object_id == student.id)).all()
     assert [(e.action, e.actor_id) for e in events] == [("viewed_special_category", staff.id)]
+
+
+def test_a_group_match_tells_namesakes_apart_by_tutor_group_and_reference(client, login, school, employer):
+    make_offer(employer, title="Hospital visit", location=NEAR)
+    make_student(school, first_name="Grace", last_name="Hopper", tutor_group="10B", student_ref="NA-101")
+    make_student(school, first_name="Grace", last_name="Hopper", tutor_group="10C", student_ref="NA-102")
+    login(make_user(Role.SCHOOL, school_id=school.id))
+    page = client.get("/match?year_group=10").get_data(as_text=True)
+    assert "Grace Hopper (Year 10, 10B, ref NA-101)" in page and "Grace Hopper (Year 10, 10C, ref NA-102)" in page
