@@ -55,7 +55,7 @@ browser-deps:
 	fi
 
 lint: install-dev
-	$(BIN)/ruff check portal tests benchmarks migrations/env.py
+	$(BIN)/ruff check portal tests benchmarks migrations/env.py gunicorn.conf.py
 	$(BIN)/mypy
 
 ## test: lint, then the whole suite on SQLite, then again on PostgreSQL when PORTAL_TEST_DATABASE_URL is set

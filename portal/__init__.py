@@ -149,8 +149,9 @@ def _register_security(app: Flask) -> None:
     """Deny-by-default access check, user loading and security headers."""
     from portal import access
     from portal.accounts.services import load_user_from_session
-    from portal.core.cleaning import refuse_unclean_requests
+    from portal.core.cleaning import refuse_long_urls, refuse_unclean_requests
 
+    app.before_request(refuse_long_urls)
     app.before_request(refuse_unclean_requests)
     app.before_request(access.refuse_undeclared_views)
     login_manager.user_loader(load_user_from_session)
@@ -195,7 +196,7 @@ def _register_errors(app: Flask) -> None:
         if _wants_json():
             body: dict[str, Any] = {"code": (error.name or "error").lower().replace(" ", "_"), "message": error.description, "details": {}}
             return jsonify(body), code
-        template = f"errors/{code}.html" if code in (400, 403, 404, 405, 413, 429) else "errors/generic.html"
+        template = f"errors/{code}.html" if code in (400, 403, 404, 405, 413, 414, 429) else "errors/generic.html"
         return render_template(template, error=error), code
 
     @app.errorhandler(Exception)

@@ -61,6 +61,9 @@ DEFAULTS: dict[str, Any] = {
     "SCHEDULER_LEASE_SECONDS": 900,
     # Days before a compliance item is due that the person who must act is reminded.
     "COMPLIANCE_REMINDER_DAYS": 3,
+    # Longest web address (path and query) answered; longer is a 414, JSON under /api. Below gunicorn's
+    # limit_request_line (gunicorn.conf.py), so the portal, not the server, answers.
+    "MAX_URL_LENGTH": 4096,
 }
 
 

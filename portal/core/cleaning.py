@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from flask import request
-from werkzeug.exceptions import BadRequest, UnprocessableEntity
+from flask import current_app, request
+from werkzeug.exceptions import BadRequest, RequestURITooLarge, UnprocessableEntity
 
 # C0 controls except tab, line feed and carriage return; DEL; C1 controls; UTF-16 surrogates (never valid alone).
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -68,6 +68,14 @@ def request_text_problem() -> str | None:
             if problem:
                 return f"{problem} (in the JSON body)"
     return None
+
+
+def refuse_long_urls() -> None:
+    """before_request hook: a web address longer than MAX_URL_LENGTH is a 414 (JSON under /api) before anything reads it."""
+    limit = current_app.config["MAX_URL_LENGTH"]
+    if len(request.path) + len(request.query_string) > limit:
+        raise RequestURITooLarge(f"The web address is longer than {limit} characters: send fewer or shorter "
+                                 "query parameters.")
 
 
 def refuse_unclean_requests() -> None:

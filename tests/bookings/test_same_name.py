@@ -6,7 +6,14 @@ import datetime as dt
 
 from portal.bookings.services import names_on_sessions
 from portal.extensions import db
-from tests.factories import make_booking, make_employer, make_offer, make_school, make_student, make_user
+from tests.factories import (
+    make_booking,
+    make_employer,
+    make_offer,
+    make_school,
+    make_student,
+    make_user,
+)
 
 LATER = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).replace(microsecond=0)
 
