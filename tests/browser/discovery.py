@@ -2,7 +2,8 @@
 real demo ids that go into their URLs.
 
 Nothing here is a list of pages: a new GET route is visited by the browser tests as soon as it is
-registered, and a new URL argument fails the tests until the resolver below is taught about it.
+registered, and a new URL argument fails the tests until the resolver below is taught about it. The
+hostile-input test (tests/test_hostile_forms.py) walks the form routes with the same discovery and ids.
 """
 
 from __future__ import annotations
@@ -86,6 +87,24 @@ def reachable_pages(app: Flask, role: str) -> list[PageRoute]:
             pages.append(PageRoute(rule.endpoint, rule.rule, rule_arguments(rule.rule), is_json_rule(rule.rule),
                                    is_download_rule(rule.rule)))
     return sorted(pages, key=lambda page: (page.rule, page.endpoint))
+
+
+def form_routes(app: Flask) -> list[PageRoute]:
+    """Every POST rule of the web pages (not the JSON API, not static files) whose view declares its access, by path."""
+    forms = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.build_only or "POST" not in (rule.methods or ()):
+            continue
+        if rule.rule.startswith(JSON_PATH_PREFIXES) or getattr(app.view_functions.get(rule.endpoint), ACCESS_ATTRIBUTE, None) is None:
+            continue
+        forms.append(PageRoute(rule.endpoint, rule.rule, rule_arguments(rule.rule), is_json_rule(rule.rule)))
+    return sorted(forms, key=lambda page: (page.rule, page.endpoint))
+
+
+def a_role_allowed(app: Flask, endpoint: str) -> str:
+    """One role that may use the endpoint: anonymous for a public view, else the first allowed role in Role order."""
+    access = getattr(app.view_functions[endpoint], ACCESS_ATTRIBUTE)
+    return next(role for role in ROLES if can_reach(access, role))
 
 
 def undeclared_views(app: Flask) -> list[str]:
@@ -364,6 +383,21 @@ def _job_id(ctx: ResolveContext) -> int:
     return job.id
 
 
+def _token_id(ctx: ResolveContext) -> int:
+    """An API token of the signed-in staff member (revoking one's own token is the legitimate request); issued when they have none."""
+    from portal.accounts.models import ApiToken
+    from portal.accounts.tokens import issue_api_token
+
+    user = ctx.user
+    if user is None or ctx.role == Role.STUDENT.value:
+        return _teach(ctx, "token_id", "it only knows API tokens of signed-in staff (students have none)")
+    token_id = db.session.scalars(select(ApiToken.id).where(ApiToken.user_id == user.id).order_by(ApiToken.id)).first()
+    if token_id is None:
+        token_id = issue_api_token(db.session, user, "Discovery")[0].id
+        db.session.commit()
+    return token_id
+
+
 RESOLVERS: dict[str, Callable[[ResolveContext], Any]] = {
     "job_id": _job_id,
     "assessment_id": _assessment_id,
@@ -377,6 +411,7 @@ RESOLVERS: dict[str, Callable[[ResolveContext], Any]] = {
     "session_id": _session_id,
     "supervisor_id": _supervisor_id,
     "token": _token,
+    "token_id": _token_id,
 }
 
 
