@@ -38,10 +38,13 @@ from portal.core.vocab import (
     BookingStatus,
     Coded,
     DeliveryMode,
+    MatchRule,
     Sector,
 )
 from portal.matching.services import DEFAULT_RADIUS_KM, MatchOutcome
 from portal.matching.services import Match as Ranked
+from portal.matching.services import NearMiss as Nearly
+from portal.matching.services import UnmetNeed as Unmet
 from portal.offers.models import OfferSession
 from portal.offers.search import SearchPage, SearchResult
 
@@ -221,13 +224,47 @@ class Match(Closed):
                    reasons=list(match.reasons))
 
 
+class UnmetNeed(Closed):
+    """A need no bookable session within the distance supports."""
+
+    need: AccessFeature
+    nearest_km: Kilometres = Field(description="The nearest session that supports it and passes every other rule; "
+                                               "null when there is none anywhere")
+
+    @classmethod
+    def of(cls, unmet: Unmet) -> Self:
+        """One unmet need and how far away it is met."""
+        return cls(need=AccessFeature(unmet.need), nearest_km=unmet.nearest_km)
+
+
+class NearMiss(Closed):
+    """A session that passes every hard rule but lacks one or two of the student's needs: not bookable as it is."""
+
+    offer_ref: str
+    offer_title: str
+    session_start: LondonTime
+    distance_km: Kilometres
+    missing: list[AccessFeature] = Field(min_length=1, max_length=2)
+
+    @classmethod
+    def of(cls, miss: Nearly) -> Self:
+        """One near miss and what it lacks."""
+        return cls(offer_ref=miss.offer.offer_ref, offer_title=miss.offer.title, session_start=miss.session.starts_at,
+                   distance_km=miss.distance_km, missing=[AccessFeature(code) for code in miss.missing])
+
+
 class MatchList(Closed):
-    """A student's ranked matches, one suggestion outside their interests, and why when there are none."""
+    """A student's ranked matches, one suggestion outside their interests, near misses, and why when there are none."""
 
     student_ref: str
     matches: list[Match]
     something_different: Match | None
-    explanations: list[str] = Field(description="Why nothing fits (empty when there are matches)")
+    explanations: list[str] = Field(description="Why nothing fits, in words (empty when there are matches)")
+    unmet: list[UnmetNeed] = Field(description="Each need no bookable session within the distance supports "
+                                               "(only when nothing fits)")
+    blocked_by: list[MatchRule] = Field(description="The rules other than needs that alone leave nothing within "
+                                                    "the distance (only when nothing fits)")
+    near_misses: list[NearMiss] = Field(description="Sessions that pass every other rule but lack one or two needs")
 
     @classmethod
     def of(cls, outcome: MatchOutcome) -> Self:
@@ -235,7 +272,8 @@ class MatchList(Closed):
         different = outcome.something_different
         return cls(student_ref=outcome.student.student_ref, matches=[Match.of(m) for m in outcome.matches],
                    something_different=Match.of(different) if different else None,
-                   explanations=list(outcome.explanations))
+                   explanations=list(outcome.explanations), unmet=[UnmetNeed.of(u) for u in outcome.unmet],
+                   blocked_by=list(outcome.blocked_by), near_misses=[NearMiss.of(m) for m in outcome.near_misses])
 
 
 class SchoolBookingStudent(Closed):

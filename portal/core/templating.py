@@ -54,11 +54,22 @@ def code_label(code: str | None, vocabulary_name: str) -> str:
         return code
 
 
+def code_in_sentence(code: str | None, vocabulary_name: str) -> str:
+    """The label of a code as it reads inside a sentence ("step-free access", but "BSL or Makaton")."""
+    if not code:
+        return ""
+    try:
+        return str(getattr(vocab, vocabulary_name)(code).in_sentence)
+    except ValueError:
+        return code
+
+
 def register(app: Flask) -> None:
     """Install the filters and globals."""
     app.jinja_env.filters["date"] = dates.format_date
     app.jinja_env.filters["datetime"] = dates.format_datetime
     app.jinja_env.filters["label"] = code_label
+    app.jinja_env.filters["in_sentence"] = code_in_sentence
     app.jinja_env.globals["main_navigation"] = main_navigation
     app.jinja_env.globals["vocab"] = vocab
     app.jinja_env.globals["academic_year_label"] = dates.academic_year_label

@@ -18,6 +18,12 @@ class Coded(enum.StrEnum):
         member.label = label
         return member
 
+    @property
+    def in_sentence(self) -> str:
+        """The label inside a sentence: lower case first, but an acronym (BSL, DBS) kept as it is."""
+        first = self.label.split(" ", 1)[0]
+        return self.label if len(first) > 1 and first.isupper() else self.label[:1].lower() + self.label[1:]
+
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
         """Return (code, label) pairs for forms."""
@@ -202,6 +208,18 @@ class BookingStatus(Coded):
     CANCELLED = ("cancelled", "Cancelled")
     COMPLETED = ("completed", "Completed")
     NO_SHOW = ("no_show", "Did not attend")
+
+
+class MatchRule(Coded):
+    """A hard rule of matching other than needs, named when it alone leaves a student nothing to book."""
+
+    YEAR_GROUP = ("year_group", "Open to the student's year group")
+    DATES = ("dates", "In the dates chosen")
+    FILTERS = ("filters", "Of the kinds of activity or sectors chosen")
+    FULL = ("full", "A free place")
+    NOTICE = ("notice", "Far enough ahead for the school's notice")
+    BUSY = ("busy", "Not at a time the student is already booked")
+    DISTANCE = ("distance", "Within the distance")
 
 
 class ReflectionStatus(Coded):

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from portal.api.schema import NearMiss, UnmetNeed, dump
 from portal.core.dates import to_london
 from portal.core.vocab import ActivityType
 from portal.extensions import db
@@ -35,7 +36,9 @@ def _date(value: str | None, name: str) -> dt.date | None:
 @click.option("--types", default="", help="Activity type codes, comma-separated (default: any).")
 @click.option("--from", "date_from", help="First day, YYYY-MM-DD.")
 @click.option("--to", "date_to", help="Last day, YYYY-MM-DD.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: offer_ref, session_start, distance_km, score, reasons.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: matches (offer_ref, session_start, distance_km, score, reasons), explanations, "
+                   "unmet, blocked_by, near_misses.")
 @with_appcontext
 def match_command(school_urn: str, student_ref: str, radius_km: float, types: str, date_from: str | None,
                   date_to: str | None, as_json: bool) -> None:
@@ -67,12 +70,22 @@ def match_command(school_urn: str, student_ref: str, radius_km: float, types: st
         for m in outcome.matches
     ]
     if as_json:
-        click.echo(json.dumps({"student_ref": student_ref, "matches": rows, "explanations": outcome.explanations}, indent=2, ensure_ascii=False))
+        click.echo(json.dumps({
+            "student_ref": student_ref, "matches": rows, "explanations": outcome.explanations,
+            "unmet": [dump(UnmetNeed.of(u)) for u in outcome.unmet],
+            "blocked_by": [str(rule) for rule in outcome.blocked_by],
+            "near_misses": [{key: value for key, value in dump(NearMiss.of(m)).items() if key != "offer_title"}
+                            for m in outcome.near_misses],
+        }, indent=2, ensure_ascii=False))
         return
     if not rows:
         click.echo("No matches.")
         for reason in outcome.explanations:
             click.echo(f"  {reason}")
+    for miss in outcome.near_misses:
+        distance = "virtual" if miss.distance_km is None else f"{miss.distance_km:.1f} km"
+        click.echo(f"Nearly fits: {miss.offer.offer_ref}  {to_london(miss.session.starts_at).isoformat()}  {distance}  "
+                   f"missing {', '.join(miss.missing)}")
     for row in rows:
         distance = "virtual" if row["distance_km"] is None else f"{row['distance_km']} km"
         click.echo(f"{row['score']:>3}  {row['offer_ref']}  {row['session_start']}  {distance}  {row['title']}")

@@ -18,25 +18,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.bookings.models import Booking
-from portal.core.dates import london_date
+from portal.core.dates import london_date, start_of_london_day
 from portal.core.vocab import (
     ACTIVE_BOOKING_STATUSES,
     WORKPLACE_ACTIVITIES,
     AccessFeature,
     ActivityType,
     BookingStatus,
+    MatchRule,
     Sector,
     SendStatus,
 )
 from portal.db import DbSession, utcnow
-from portal.offers.models import Offer, OfferSector, OfferSession
+from portal.offers.models import Offer, OfferFeature, OfferSector, OfferSession
 from portal.offers.search import (
     OfferQuery,
-    distances_km,
     filter_conditions,
     located_within,
     session_window,
@@ -47,6 +47,12 @@ DEFAULT_RADIUS_KM = 15.0
 CANDIDATE_LIMIT = 60  # nearest located offers considered per match
 VIRTUAL_LIMIT = 20  # virtual offers considered per match
 DONE_STATUSES = (BookingStatus.CONFIRMED.value, BookingStatus.COMPLETED.value)
+# An offer the student is booked on, or has done, is not suggested again.
+TAKEN_STATUSES = (BookingStatus.REQUESTED.value, BookingStatus.CONFIRMED.value, BookingStatus.COMPLETED.value)
+NEAR_MISS_MAX_MISSING = 2  # a near miss lacks one or two of the student's needs
+NEAR_MISSES_SHOWN = 5
+# How far the "nearest one is ... km away" search looks, ring by ring (km): all of Great Britain by the last.
+NEAREST_RINGS_KM = (25.0, 50.0, 100.0, 200.0, 400.0, 1200.0)
 
 
 @dataclass(frozen=True)
@@ -77,14 +83,51 @@ class Match:
         return self.session.capacity - self.session.booked
 
 
+@dataclass(frozen=True)
+class NearMiss:
+    """A session that passes every hard rule but lacks one or two of the student's needs: not bookable as it is."""
+
+    offer: Offer
+    session: OfferSession
+    distance_km: float | None
+    missing: tuple[str, ...]
+
+    @property
+    def missing_labels(self) -> list[str]:
+        """The needs it lacks, in words."""
+        return [AccessFeature(code).in_sentence for code in self.missing]
+
+
+@dataclass(frozen=True)
+class UnmetNeed:
+    """A need no bookable session within the distance supports, and how far the nearest that does is."""
+
+    need: str
+    nearest_km: float | None  # None: no session supports it anywhere (that passes the other rules)
+
+
 @dataclass
 class MatchOutcome:
-    """Ranked matches for one student, and why there are none when the list is empty."""
+    """Ranked matches for one student, near misses, and why there are none when the list is empty."""
 
     student: Student
     matches: list[Match]
     something_different: Match | None = None
     explanations: list[str] = field(default_factory=list)
+    unmet: list[UnmetNeed] = field(default_factory=list)
+    blocked_by: list[MatchRule] = field(default_factory=list)  # the rules other than needs that leave nothing
+    near_misses: list[NearMiss] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Which of matching's hard rules other than needs a search applies: each is relaxed in turn to find what blocks."""
+
+    year_group: bool = True
+    dates: bool = True
+    free_place: bool = True
+    notice: bool = True
+    filters: bool = True
 
 
 def _history(session: DbSession, student_ids: Sequence[int]) -> dict[int, set[str]]:
@@ -109,6 +152,52 @@ def _query_for(request: MatchRequest, school: School, year_group: int | None, ne
         features=tuple(needs), date_from=request.date_from, date_to=request.date_to,
         origin=origin, radius_km=radius if origin is not None else None,
     )
+
+
+def _bookable_session(request: MatchRequest, now: dt.datetime, min_notice_days: int, rules: Rules) -> ColumnElement[bool]:
+    """The offer has a session inside the window, far enough ahead, with a free place (as far as `rules` ask)."""
+    start, end = session_window(OfferQuery(date_from=request.date_from, date_to=request.date_to) if rules.dates
+                                else OfferQuery(), now)
+    if rules.notice:
+        start = max(start, start_of_london_day(london_date(now) + dt.timedelta(days=min_notice_days)))
+    conditions: list[ColumnElement[bool]] = [OfferSession.offer_id == Offer.id, OfferSession.starts_at >= start]
+    if end is not None:
+        conditions.append(OfferSession.starts_at < end)
+    if rules.free_place:
+        conditions.append(OfferSession.booked < OfferSession.capacity)
+    return exists().where(*conditions)
+
+
+def _taken(session: DbSession, student_ids: Sequence[int], offer_ids: Sequence[int]) -> set[tuple[int, int]]:
+    """(student id, offer id) pairs where the student is booked on the offer or has done it."""
+    if not student_ids or not offer_ids:
+        return set()
+    return {(row.student_id, row.offer_id) for row in session.execute(
+        select(Booking.student_id, OfferSession.offer_id).join(OfferSession, OfferSession.id == Booking.session_id)
+        .where(Booking.student_id.in_(list(student_ids)), OfferSession.offer_id.in_(list(offer_ids)),
+               Booking.status.in_(TAKEN_STATUSES)))}
+
+
+def _not_taken(student_id: int) -> ColumnElement[bool]:
+    """The student is not booked on the offer and has not done it already."""
+    taken = (select(OfferSession.offer_id).join(Booking, Booking.session_id == OfferSession.id)
+             .where(Booking.student_id == student_id, Booking.status.in_(TAKEN_STATUSES)))
+    return Offer.id.not_in(taken)
+
+
+def student_query(student: Student, request: MatchRequest, now: dt.datetime, *, needs: Sequence[str] | None = None,
+                  rules: Rules = Rules(), radius: float | None = None) -> OfferQuery:
+    """Every hard rule for one student as an offer search: `needs` (default the student's) and `rules` relax it."""
+    school = student.school
+    query = _query_for(
+        MatchRequest(activity_types=request.activity_types if rules.filters else (),
+                     sectors=request.sectors if rules.filters else (),
+                     date_from=request.date_from if rules.dates else None,
+                     date_to=request.date_to if rules.dates else None, radius_km=request.radius_km),
+        school, student.year_group if rules.year_group else None,
+        student.need_codes if needs is None else needs, request.radius_km if radius is None else radius)
+    return replace(query, extra=(_bookable_session(request, now, school.min_notice_days, rules),
+                                 _not_taken(student.id)))
 
 
 def _candidates(session: DbSession, query: OfferQuery, now: dt.datetime, limit: int,
@@ -146,12 +235,13 @@ def _briefs(session: DbSession, ids: Sequence[int]) -> dict[int, _Brief]:
 
 
 def _free_sessions(session: DbSession, offer_ids: Sequence[int], request: MatchRequest, now: dt.datetime,
-                   min_notice_days: int) -> dict[int, list[OfferSession]]:
-    """Sessions of these offers in the window, far enough ahead, with a free place, soonest first."""
+                   min_notice_days: int, *, free_only: bool = True) -> dict[int, list[OfferSession]]:
+    """Sessions of these offers in the window, far enough ahead, with a free place (unless not asked), soonest first."""
     start, end = session_window(OfferQuery(date_from=request.date_from, date_to=request.date_to), now)
     earliest_day = london_date(now) + dt.timedelta(days=min_notice_days)
-    conditions = [OfferSession.offer_id.in_(list(offer_ids)), OfferSession.starts_at > start,
-                  OfferSession.booked < OfferSession.capacity]
+    conditions = [OfferSession.offer_id.in_(list(offer_ids)), OfferSession.starts_at > start]
+    if free_only:
+        conditions.append(OfferSession.booked < OfferSession.capacity)
     if end is not None:
         conditions.append(OfferSession.starts_at < end)
     sessions: dict[int, list[OfferSession]] = {}
@@ -204,7 +294,7 @@ def score_match(offer: Offer | _Brief, distance_km: float | None, radius_km: flo
     reasons.append(reasons_distance)
     needs = student.need_codes
     if needs:
-        reasons.append(" ".join(f"{AccessFeature(code).label.lower()} ✓" for code in needs))
+        reasons.append(" ".join(f"{AccessFeature(code).in_sentence} ✓" for code in needs))
     shared = sorted(set(offer.sector_codes) & set(student.interest_codes))
     if shared:
         score += 30
@@ -219,27 +309,39 @@ def score_match(offer: Offer | _Brief, distance_km: float | None, radius_km: flo
     return score, reasons, outside
 
 
+def _available(session: DbSession, student: Student, query: OfferQuery, request: MatchRequest, now: dt.datetime,
+               limit: int = CANDIDATE_LIMIT, *, rules: Rules = Rules(), busy_counts: bool = True,
+               ) -> list[tuple[int, float | None, list[OfferSession]]]:
+    """(offer id, distance, bookable sessions soonest first) of the offers the query finds, nearest first."""
+    candidates = _candidates(session, query, now, limit)
+    window = request if rules.dates else replace(request, date_from=None, date_to=None)
+    free = _free_sessions(session, [offer_id for offer_id, _ in candidates], window, now,
+                          student.school.min_notice_days if rules.notice else 0, free_only=rules.free_place)
+    busy = _busy(session, [student.id], [s for sessions in free.values() for s in sessions]) if busy_counts else set()
+    found = []
+    for offer_id, distance in candidates:
+        sessions = [s for s in free.get(offer_id, []) if (student.id, s.id) not in busy]
+        if sessions:
+            found.append((offer_id, distance, sessions))
+    return found
+
+
 def match_student(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime | None = None,
                   limit: int = 20) -> MatchOutcome:
-    """Ranked, explained sessions one student can be booked on; explanations when there are none."""
+    """Ranked, explained sessions one student can be booked on; near misses; true reasons when there are none."""
     now = now or utcnow()
-    school = student.school
-    query = _query_for(request, school, student.year_group, student.need_codes, request.radius_km)
-    candidates = _candidates(session, query, now, CANDIDATE_LIMIT)
-    free = _free_sessions(session, [offer_id for offer_id, _ in candidates], request, now, school.min_notice_days)
-    busy = _busy(session, [student.id], [s for sessions in free.values() for s in sessions])
+    available = _available(session, student, student_query(student, request, now), request, now)
     done = _history(session, [student.id])[student.id]
-    briefs = _briefs(session, list(free))
+    briefs = _briefs(session, [offer_id for offer_id, _, _ in available])
     scored = []
-    for offer_id, distance in candidates:
-        available = [s for s in free.get(offer_id, []) if (student.id, s.id) not in busy]
-        if offer_id not in briefs or not available:
-            continue
+    for offer_id, distance, sessions in available:
         score, _, outside = score_match(briefs[offer_id], distance, request.radius_km, student, done)
-        scored.append((score, distance, available[0], outside, offer_id))
+        scored.append((score, distance, sessions[0], outside, offer_id))
     scored.sort(key=lambda m: (-m[0], m[1] if m[1] is not None else 1e9, m[2].starts_at))
     shown = scored[:limit]
-    different = next((m for m in scored if m[3]), None) if student.interest_codes and not request.sectors else None
+    shown_ids = {m[4] for m in shown}
+    different = (next((m for m in scored if m[3] and m[4] not in shown_ids), None)
+                 if student.interest_codes and not request.sectors else None)
     offers = _load_offers(session, [m[4] for m in shown] + ([different[4]] if different else []))
 
     def as_match(entry: tuple[int, float | None, OfferSession, bool, int]) -> Match:
@@ -248,55 +350,149 @@ def match_student(session: DbSession, student: Student, request: MatchRequest, n
         _, reasons, _ = score_match(offer, distance, request.radius_km, student, done)
         return Match(offer, occurrence, distance, score, reasons, outside)
 
-    matches = [as_match(entry) for entry in shown]
-    outcome = MatchOutcome(student, matches)
+    outcome = MatchOutcome(student, [as_match(entry) for entry in shown])
     if different is not None:
         chosen = as_match(different)
         outcome.something_different = replace(chosen, reasons=[*chosen.reasons, "something different: outside their interests"])
+    if student.need_codes:
+        outcome.near_misses = near_misses(session, student, request, now)
     if not scored:
-        outcome.explanations = explain_no_match(session, student, request, now)
+        explain_no_match(session, student, request, now, outcome)
     return outcome
 
 
-def _nearest_km(session: DbSession, query: OfferQuery, now: dt.datetime) -> float | None:
-    """Distance to the nearest located offer meeting the query, at any distance (None: none exists)."""
-    if query.origin is None:
+def near_misses(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime) -> list[NearMiss]:
+    """The nearest sessions that pass every hard rule but lack one or two of the student's needs, fewest missing first."""
+    needs = set(student.need_codes)
+    available = _available(session, student, student_query(student, request, now, needs=()), request, now)
+    features: dict[int, set[str]] = {offer_id: set() for offer_id, _, _ in available}
+    if features:
+        for offer_id, feature in session.execute(
+            select(OfferFeature.offer_id, OfferFeature.feature)
+            .where(OfferFeature.offer_id.in_(list(features)), OfferFeature.feature.in_(sorted(needs)))
+        ):
+            features[offer_id].add(feature)
+    found = []
+    for offer_id, distance, sessions in available:
+        missing = tuple(sorted(needs - features[offer_id]))
+        if 0 < len(missing) <= NEAR_MISS_MAX_MISSING:
+            found.append((len(missing), distance if distance is not None else 1e9, offer_id, distance, sessions[0], missing))
+    found.sort(key=lambda m: m[:3])
+    shown = found[:NEAR_MISSES_SHOWN]
+    offers = _load_offers(session, [m[2] for m in shown])
+    return [NearMiss(offers[offer_id], first, distance, missing) for _, _, offer_id, distance, first, missing in shown]
+
+
+def _any(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime, *,
+         needs: Sequence[str] | None = None, rules: Rules = Rules(), busy_counts: bool = True,
+         radius: float | None = None) -> bool:
+    """Whether some session passes the rules asked for (a check behind one sentence of a reason)."""
+    query = student_query(student, request, now, needs=needs, rules=rules, radius=radius)
+    return bool(_available(session, student, query, request, now, rules=rules, busy_counts=busy_counts))
+
+
+def _nearest_km(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime,
+                needs: Sequence[str]) -> float | None:
+    """How far the nearest located session is that passes every rule but distance (None: none in Great Britain)."""
+    for ring in (r for r in NEAREST_RINGS_KM if r > request.radius_km):
+        query = student_query(student, request, now, needs=needs, radius=ring)
+        located = [d for _, d, _ in _available(session, student, query, request, now) if d is not None]
+        if located:
+            return min(located)
+    return None
+
+
+def explain_no_match(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime,
+                     outcome: MatchOutcome) -> None:
+    """Say truly what leaves nothing: the rules other than needs when they already exclude everything, else each
+    need no session within the distance supports (and how far the nearest is), and what comes closest."""
+    where, name = f"within {request.radius_km:g} km", student.first_name
+    if not _any(session, student, request, now, needs=()):
+        outcome.blocked_by, outcome.explanations = _blocking_rules(session, student, request, now)
+        return
+    needs = student.need_codes
+    for need in needs:
+        if not _any(session, student, request, now, needs=(need,)):
+            nearest = _nearest_km(session, student, request, now, (need,))
+            outcome.unmet.append(UnmetNeed(need, nearest))
+            outcome.explanations.append(
+                f"No session {where} that {name} could otherwise book supports {AccessFeature(need).in_sentence}"
+                + (f"; the nearest that does is {nearest:.0f} km away" if nearest is not None
+                   else "; none does anywhere yet"))
+    if len(needs) > 1:
+        if not outcome.unmet:
+            outcome.explanations.append(f"Each of {name}'s needs is supported by a session {where}, but no one "
+                                        "session supports them all")
+        closest = _closest_all_but_one(session, student, request, now)
+        if closest is None:
+            outcome.explanations.append(f"No session {where} that {name} could otherwise book meets all but one "
+                                        f"of {name}'s needs")
+        else:
+            offer, distance, lacking = closest
+            away = "online" if distance is None else f"{distance:.1f} km away"
+            outcome.explanations.append(f"Closest to fitting: {offer.title} ({away}) has everything but "
+                                        f"{AccessFeature(lacking).in_sentence}")
+    nearest_all = _nearest_km(session, student, request, now, needs)
+    if nearest_all is not None and len(needs) > 1:
+        outcome.explanations.append(f"The nearest session that meets every need is {nearest_all:.0f} km away")
+
+
+def _closest_all_but_one(session: DbSession, student: Student, request: MatchRequest,
+                         now: dt.datetime) -> tuple[Offer, float | None, str] | None:
+    """The nearest bookable offer within the distance that meets every need but one, and the need it lacks."""
+    best: tuple[float, int, str, float | None] | None = None
+    for lacking in student.need_codes:
+        others = [code for code in student.need_codes if code != lacking]
+        found = _available(session, student, student_query(student, request, now, needs=others), request, now)
+        if found:
+            offer_id, distance, _ = found[0]
+            rank = distance if distance is not None else 1e9
+            if best is None or rank < best[0]:
+                best = (rank, offer_id, lacking, distance)
+    if best is None:
         return None
-    rows = session.execute(
-        select(Offer.latitude, Offer.longitude).where(*filter_conditions(query, now), Offer.latitude.is_not(None))
-    ).all()
-    distances = distances_km(query.origin, [(r.latitude, r.longitude) for r in rows])
-    return min(distances) if distances else None
+    return _load_offers(session, [best[1]])[best[1]], best[3], best[2]
 
 
-def _any(session: DbSession, query: OfferQuery, now: dt.datetime) -> bool:
-    """Whether any offer meets the query (radius included)."""
-    return bool(_candidates(session, query, now, 1))
+def _blocking_rules(session: DbSession, student: Student, request: MatchRequest,
+                    now: dt.datetime) -> tuple[list[MatchRule], list[str]]:
+    """The rules other than needs that leave nothing within the distance, each with its sentence."""
+    where, name = f"within {request.radius_km:g} km", student.first_name
+    blocked: list[MatchRule] = []
+    said: list[str] = []
 
+    def relaxing(**changes: bool) -> bool:
+        return _any(session, student, request, now, needs=(), rules=Rules(**changes))
 
-def explain_no_match(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime) -> list[str]:
-    """Say which rule leaves nothing, and how far away the nearest offer that would fit is."""
-    school = student.school
-    radius = request.radius_km
-    reasons: list[str] = []
-    where = f"within {radius:g} km"
-    base = _query_for(request, school, student.year_group, (), radius)
-    for need in student.need_codes:
-        if not _any(session, replace(base, features=(need,)), now):
-            nearest = _nearest_km(session, replace(base, features=(need,), radius_km=None), now)
-            label = AccessFeature(need).label.lower()
-            reasons.append(f"No offer supports {label} ({need}) {where}"
-                           + (f"; the nearest one is {nearest:.0f} km away" if nearest is not None else "; none anywhere yet"))
-    if not _any(session, _query_for(request, school, None, student.need_codes, radius), now):
-        nearest = _nearest_km(session, _query_for(request, school, None, student.need_codes, None), now)
-        reasons.append(f"No offer that fits {student.first_name}'s needs is open {where}"
-                       + (f"; the nearest is {nearest:.0f} km away" if nearest is not None else ""))
-    elif not _any(session, _query_for(request, school, student.year_group, (), radius), now):
-        reasons.append(f"No offer {where} is open to Year {student.year_group}")
-    if not reasons:
-        reasons.append("Offers fit, but none has a session with a free place in the dates chosen, "
-                       "or the student is already booked at those times")
-    return reasons
+    if relaxing(year_group=False):
+        blocked.append(MatchRule.YEAR_GROUP)
+        said.append(f"No session {where} that {name} could otherwise book is open to Year {student.year_group}; "
+                    "there are sessions for other year groups")
+    if (request.date_from or request.date_to) and relaxing(dates=False):
+        blocked.append(MatchRule.DATES)
+        said.append(f"No session {where} that {name} could book falls in the dates chosen; there are some at other dates")
+    if (request.activity_types or request.sectors) and relaxing(filters=False):
+        blocked.append(MatchRule.FILTERS)
+        said.append(f"No session {where} that {name} could otherwise book is of the kinds of activity or sectors "
+                    "chosen; there are others")
+    if relaxing(free_place=False):
+        blocked.append(MatchRule.FULL)
+        said.append(f"Every session {where} that {name} could otherwise book is full")
+    if relaxing(notice=False):
+        blocked.append(MatchRule.NOTICE)
+        said.append(f"Every session {where} that {name} could otherwise book starts too soon: your school asks for "
+                    f"{student.school.min_notice_days} days' notice")
+    if _any(session, student, request, now, needs=(), busy_counts=False):
+        blocked.append(MatchRule.BUSY)
+        said.append(f"{name} is already booked at the times of every session {where} that would otherwise fit")
+    nearest = _nearest_km(session, student, request, now, ())
+    if nearest is not None:
+        blocked.append(MatchRule.DISTANCE)
+        said.append(f"No session {where} is open to {name}, whatever the needs; the nearest that is open is "
+                    f"{nearest:.0f} km away")
+    if not blocked:
+        said.append(f"No session {name} could book is open yet, at any distance, whatever the needs")
+    return blocked, said
 
 
 # --- groups ---------------------------------------------------------------------------
@@ -340,6 +536,7 @@ def match_group(session: DbSession, school: School, students: Sequence[Student],
     free = _free_sessions(session, list(offers), request, now, school.min_notice_days)
     first_sessions = [sessions[0] for sessions in free.values()]
     busy = _busy(session, [s.id for s in students], first_sessions)
+    taken = _taken(session, [s.id for s in students], list(offers))
     history = _history(session, [s.id for s in students])
     workplace = {a.value for a in WORKPLACE_ACTIVITIES}
     ordered = sorted(students, key=lambda s: priority_key(s, bool(history[s.id] & workplace)))
@@ -355,7 +552,9 @@ def match_group(session: DbSession, school: School, students: Sequence[Student],
             if student.year_group not in offer.year_group_numbers:
                 misfits.append((student, f"not open to Year {student.year_group}"))
             elif missing:
-                misfits.append((student, "needs " + ", ".join(AccessFeature(c).label.lower() for c in missing)))
+                misfits.append((student, "needs " + ", ".join(AccessFeature(c).in_sentence for c in missing)))
+            elif (student.id, offer_id) in taken:
+                misfits.append((student, "already booked on or done this offer"))
             elif (student.id, occurrence.id) in busy:
                 misfits.append((student, "already booked at that time"))
             else:

@@ -44,6 +44,9 @@ class OfferQuery:
     date_to: dt.date | None = None
     origin: tuple[float, float] | None = None  # (latitude, longitude) to measure distances from
     radius_km: float | None = None  # None: any distance (ordered by date, distances still shown)
+    # Further SQL conditions on the offer that a caller's own rules add (matching: a bookable session,
+    # offers the student has done already left out).
+    extra: Sequence[ColumnElement[bool]] = ()
 
 
 @dataclass
@@ -156,6 +159,7 @@ def filter_conditions(query: OfferQuery, now: dt.datetime, *, sessions: bool = T
         )
     for feature in sorted(set(query.features)):
         conditions.append(exists().where(OfferFeature.offer_id == Offer.id, OfferFeature.feature == feature))
+    conditions.extend(query.extra)
     return conditions
 
 

@@ -14,7 +14,7 @@ from typing import Any
 ANNOTATIONS = {"description", "title", "examples", "default"}
 SUPPORTED = ANNOTATIONS | {
     "$ref", "type", "properties", "required", "additionalProperties", "items", "enum", "allOf", "anyOf",
-    "oneOf", "minimum", "maximum", "exclusiveMinimum", "minLength", "maxLength", "format",
+    "oneOf", "minimum", "maximum", "exclusiveMinimum", "minLength", "maxLength", "format", "minItems", "maxItems",
 }
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -92,6 +92,8 @@ def errors(value: Any, schema: Any, document: dict[str, Any], path: str = "$") -
                 found += errors(item, properties[name], document, f"{path}.{name}")
             elif "additionalProperties" in schema:
                 found += errors(item, schema["additionalProperties"], document, f"{path}.{name}")
+    if isinstance(value, list) and not schema.get("minItems", 0) <= len(value) <= schema.get("maxItems", len(value)):
+        found.append(f"{path}: {len(value)} items out of range")
     if isinstance(value, list) and "items" in schema:
         for index, item in enumerate(value):
             found += errors(item, schema["items"], document, f"{path}[{index}]")

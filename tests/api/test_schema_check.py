@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from portal.api.openapi import document
-from tests.api.schema_check import validate
+from tests.api.schema_check import errors, validate
 
 BOOKING = {
     "id": 1, "status": "requested", "offer_ref": "OF-1", "offer_title": "Visit", "employer_name": "Care",
@@ -55,3 +55,10 @@ def test_an_error_needs_all_three_members_and_a_documented_code():
     conflict = document()["paths"]["/bookings"]["post"]["responses"]["409"]["content"]["application/json"]["schema"]
     with pytest.raises(AssertionError):
         validate({"code": "year_group", "message": "y", "details": {}}, conflict, document())
+
+
+def test_an_array_outside_its_item_bounds_fails():
+    """The small validator enforces minItems and maxItems (near misses list one or two missing needs)."""
+    bounded = {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 2}
+    assert errors(["quiet_space"], bounded, {}) == []
+    assert errors([], bounded, {}) and errors(["a", "b", "c"], bounded, {})

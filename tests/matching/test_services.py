@@ -40,8 +40,8 @@ def _titles(outcome):
     return [m.offer.title for m in outcome.matches]
 
 
-def _match(student, **kw):
-    return match_student(db.session, student, MatchRequest(**kw))
+def _match(student, limit=20, **kw):
+    return match_student(db.session, student, MatchRequest(**kw), limit=limit)
 
 
 def test_only_published_offers_of_vetted_employers_match(school, employer):
@@ -139,9 +139,17 @@ def test_reasons_name_distance_and_each_need(school, employer):
 def test_one_good_match_outside_the_students_interests_is_shown(school, employer):
     make_offer(employer, title="Healthcare", location=NEAR, sectors=["healthcare"])
     make_offer(employer, title="Construction", location=FURTHER, sectors=["construction_trades"])
-    outcome = _match(make_student(school, interests=["healthcare"]))
+    outcome = _match(make_student(school, interests=["healthcare"]), limit=1)
+    assert [m.offer.title for m in outcome.matches] == ["Healthcare"]
     assert outcome.something_different is not None
     assert outcome.something_different.offer.title == "Construction"
+
+
+def test_something_different_is_never_an_offer_already_listed(school, employer):
+    make_offer(employer, title="Construction", location=NEAR, sectors=["construction_trades"])
+    outcome = _match(make_student(school, interests=["healthcare"]))
+    assert [m.offer.title for m in outcome.matches] == ["Construction"]
+    assert outcome.something_different is None  # the only offer is listed already: it is not shown twice
 
 
 def test_when_nothing_fits_the_missing_need_and_nearest_distance_are_said(school, employer):
@@ -149,9 +157,10 @@ def test_when_nothing_fits_the_missing_need_and_nearest_distance_are_said(school
     make_offer(employer, title="Near, no BSL", location=NEAR)
     outcome = _match(make_student(school, needs=["bsl_makaton"]), radius_km=15)
     assert outcome.matches == []
-    text = " ".join(outcome.explanations)
-    assert "bsl_makaton" in text and "within 15 km" in text
-    assert "nearest one is 58 km away" in text or "nearest one is 57 km away" in text
+    (sentence,) = outcome.explanations
+    assert sentence.startswith("No session within 15 km that ") and "could otherwise book supports BSL or Makaton" in sentence
+    assert sentence.endswith(("the nearest that does is 58 km away", "the nearest that does is 57 km away"))
+    assert [(u.need, round(u.nearest_km or 0)) for u in outcome.unmet] in ([("bsl_makaton", 58)], [("bsl_makaton", 57)])
 
 
 def test_group_match_counts_fits_and_explains_misfits(school, employer):
@@ -162,7 +171,7 @@ def test_group_match_counts_fits_and_explains_misfits(school, employer):
     [result] = match_group(db.session, school, [fits, wrong_year, needs], MatchRequest())
     assert result.fits == [fits]
     reasons = {s.last_name: why for s, why in result.misfits}
-    assert reasons == {"Younger": "not open to Year 9", "Signer": "needs bsl or makaton"}
+    assert reasons == {"Younger": "not open to Year 9", "Signer": "needs BSL or Makaton"}
 
 
 def test_scarce_places_go_first_to_no_experience_then_disadvantaged_then_ehcp(school, employer):
