@@ -39,7 +39,9 @@ def test_import_roster_match_book_and_employer_confirms(app, client):
     imani = db.session.scalars(select(Student).where(Student.student_ref == "F001")).one()
 
     page = client.get(f"/match?student_id={imani.id}").get_data(as_text=True)
-    assert "Ward visit" in page and "No adjustments" not in page  # her needs rule the other out
+    bookable, _, nearly = page.partition('id="near-misses"')
+    assert "Ward visit" in bookable and "No adjustments" not in bookable  # her needs rule the other out
+    assert "No adjustments" in nearly and "missing quiet space and step-free access" in nearly  # and say why
     assert "quiet space ✓" in page and "interested in healthcare" in page
     form = re.search(r'<form method="post" action="/bookings/new".*?</form>', page, re.S).group(0)
     fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
