@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
+    _allow_large_imports(app)  # before CSRFProtect, whose hook reads the body
     csrf.init_app(app)
     app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
@@ -143,6 +144,13 @@ def _register_templates(app: Flask) -> None:
     from portal.core import templating
 
     templating.register(app)
+
+
+def _allow_large_imports(app: Flask) -> None:
+    """Views marked accepts_large_files (CSV imports) take IMPORT_MAX_BYTES; this must run before any hook reads the body."""
+    from portal.core.cleaning import raise_limit_for_large_files
+
+    app.before_request(raise_limit_for_large_files)
 
 
 def _register_security(app: Flask) -> None:

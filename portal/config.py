@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "PAGE_SIZE": 25,
     "WTF_CSRF_TIME_LIMIT": None,
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+    # CSV imports (a roster, a hub's offers) may be larger: a 100,000-row MIS export with every column is 10-20 MB.
+    "IMPORT_MAX_BYTES": 50 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,

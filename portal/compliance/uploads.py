@@ -20,6 +20,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from portal.core.refusals import FieldRefusal
+from portal.core.templating import file_size
 
 PDF_MAGIC = b"%PDF-"
 STORED_NAME = re.compile(r"[0-9a-f]{32}\.pdf")
@@ -54,10 +55,7 @@ def max_bytes() -> int:
 
 def limit_label(limit: int | None = None) -> str:
     """The size limit for people to read, e.g. '5 MB'."""
-    limit = limit if limit is not None else max_bytes()
-    if limit >= 1024 * 1024:
-        return f"{limit / (1024 * 1024):.3g} MB"
-    return f"{limit / 1024:.3g} KB"
+    return file_size(limit if limit is not None else max_bytes())
 
 
 def upload_folder() -> Path:

@@ -1,13 +1,16 @@
-"""One rule for text from outside (forms, query strings, JSON bodies, CSV cells): no NULs, controls or lone surrogates."""
+"""One rule for text from outside (forms, query strings, JSON bodies, CSV cells): no NULs, controls or lone surrogates;
+and the limits on a request's size (web address, body)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app, request
 from werkzeug.exceptions import BadRequest, RequestURITooLarge, UnprocessableEntity
+
+V = TypeVar("V")
 
 # C0 controls except tab, line feed and carriage return; DEL; C1 controls; UTF-16 surrogates (never valid alone).
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -68,6 +71,19 @@ def request_text_problem() -> str | None:
             if problem:
                 return f"{problem} (in the JSON body)"
     return None
+
+
+def accepts_large_files(view: V) -> V:
+    """Mark a view whose uploads may be as large as IMPORT_MAX_BYTES (CSV imports) rather than MAX_CONTENT_LENGTH."""
+    view.accepts_large_files = True  # type: ignore[attr-defined]
+    return view
+
+
+def raise_limit_for_large_files() -> None:
+    """before_request hook, run before anything reads the body: a view marked accepts_large_files takes IMPORT_MAX_BYTES."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "accepts_large_files", False):
+        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
 
 
 def refuse_long_urls() -> None:

@@ -64,12 +64,20 @@ def code_in_sentence(code: str | None, vocabulary_name: str) -> str:
         return code
 
 
+def file_size(size: int) -> str:
+    """A size in bytes for people to read, e.g. '5 MB' or '300 KB'."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.3g} MB"
+    return f"{size / 1024:.3g} KB"
+
+
 def register(app: Flask) -> None:
     """Install the filters and globals."""
     app.jinja_env.filters["date"] = dates.format_date
     app.jinja_env.filters["datetime"] = dates.format_datetime
     app.jinja_env.filters["label"] = code_label
     app.jinja_env.filters["in_sentence"] = code_in_sentence
+    app.jinja_env.filters["file_size"] = file_size
     app.jinja_env.globals["main_navigation"] = main_navigation
     app.jinja_env.globals["vocab"] = vocab
     app.jinja_env.globals["academic_year_label"] = dates.academic_year_label

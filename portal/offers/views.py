@@ -14,6 +14,7 @@ import portal.offers.imports  # noqa: F401 (registers the employers and offers i
 from portal import access
 from portal.access import allow
 from portal.core import import_jobs
+from portal.core.cleaning import accepts_large_files
 from portal.core.dates import format_datetime, london_date, to_london
 from portal.core.models import ImportJob
 from portal.core.pagination import page_number, paginate
@@ -477,6 +478,7 @@ def offer_view(offer_id: int) -> Any:
 
 
 @bp.route("/hub/import", methods=["GET", "POST"])
+@accepts_large_files
 @allow(Role.HUB)
 def hub_import() -> Any:
     """Upload employers.csv or offers.csv: saved and imported (or only checked) in the background."""

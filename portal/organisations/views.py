@@ -17,6 +17,7 @@ from portal.accounts.services import (
     students_with_sign_in,
 )
 from portal.core import import_jobs
+from portal.core.cleaning import accepts_large_files
 from portal.core.ids import parse_id
 from portal.core.models import AuditEvent, ImportJob
 from portal.core.pagination import paginate
@@ -176,6 +177,7 @@ def student_sign_in(student_id: int) -> Any:
 
 
 @bp.route("/students/import", methods=["GET", "POST"])
+@accepts_large_files
 @allow(Role.SCHOOL)
 def roster_import() -> Any:
     """Upload the roster from the MIS: saved and imported in the background, then a progress page."""
