@@ -16,7 +16,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Protocol, TypeVar
 
 from portal.core.cleaning import text_problem
 from portal.core.postcodes import InvalidPostcode, normalise_postcode
@@ -28,6 +28,35 @@ PROGRESS_EVERY = 1000  # rows between progress callbacks while validating
 
 Source = IO[bytes] | IO[str] | str | bytes
 Progress = Callable[[int], None]  # called with the number of rows checked so far
+
+
+class ImportProgress(Protocol):
+    """What an import tells whoever watches it: rows checked, then how many rows it will write, then how many it has."""
+
+    def checked(self, rows: int) -> None:
+        """So many rows read and validated."""
+
+    def writing(self, rows: int) -> None:
+        """Every row is good: so many will be created or updated."""
+
+    def written(self, rows: int) -> None:
+        """So many of them sent to the database so far."""
+
+
+class Unwatched:
+    """Progress nobody watches (the command line prints the report at the end)."""
+
+    def checked(self, rows: int) -> None:
+        """Nothing to tell."""
+
+    def writing(self, rows: int) -> None:
+        """Nothing to tell."""
+
+    def written(self, rows: int) -> None:
+        """Nothing to tell."""
+
+
+UNWATCHED = Unwatched()
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 Features register how to run each kind (`register_importer`); the worker runs the import in one
 transaction and stores the same report the command line prints (row errors, or the summary).
-Progress (rows checked) is written on a connection of its own, so pages see it while the import's
-transaction is still open; it is best effort, and the final report is exact.
+Progress (rows checked, then rows to write and written) is left as a note in the task queue's store,
+so pages see it while the import's transaction is still open (on SQLite that transaction holds the
+write lock); it is best effort, and the final report is exact.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app, render_template
-from sqlalchemy import update
-from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
@@ -28,13 +27,13 @@ from portal.core.csvimport import (
     MAX_ERRORS_SHOWN,
     PROGRESS_EVERY,
     ImportFailed,
+    ImportProgress,
     ImportReport,
-    Progress,
     RowError,
 )
 from portal.core.models import ImportJob
 from portal.core.refusals import Refusal
-from portal.core.tasks import background, enqueue
+from portal.core.tasks import background, enqueue, task_queue
 from portal.core.vocab import ImportJobStatus
 from portal.db import DbSession, utcnow
 from portal.extensions import db
@@ -46,14 +45,16 @@ STORED_SUFFIX = ".csv"
 _BLOCK = 64 * 1024
 MAX_NAME_LENGTH = 200
 
-Importer = Callable[[DbSession, ImportJob, IO[bytes], Progress], ImportReport]
+Importer = Callable[[DbSession, ImportJob, IO[bytes], ImportProgress], ImportReport]
 _importers: dict[str, Importer] = {}
+_written_nouns: dict[str, str] = {}
 
 
-def register_importer(kind: str) -> Callable[[Importer], Importer]:
-    """Declare how a worker runs jobs of this kind: (session, job, file, on_row) -> report; raises ImportFailed."""
+def register_importer(kind: str, *, writes: str) -> Callable[[Importer], Importer]:
+    """Declare how a worker runs jobs of this kind, (session, job, file, progress) -> report, raising ImportFailed;
+    `writes` names what it writes ("students"), for the progress page."""
     def register(run: Importer) -> Importer:
-        _importers[kind] = run
+        _importers[kind], _written_nouns[kind] = run, writes
         return run
     return register
 
@@ -138,26 +139,47 @@ def start(job: ImportJob) -> None:
     enqueue(RUN_TASK, job.id)
 
 
-class _ProgressWriter:
-    """Records rows checked on a connection of its own, every PROGRESS_EVERY rows; remembers the latest count."""
+def _note_key(job_id: int) -> str:
+    """Where a running job's live figures are kept in the queue's store."""
+    return f"import-job:{job_id}"
+
+
+class _JobProgress:
+    """A running job's figures, left as a note in the queue's store (which the open transaction cannot block)."""
 
     def __init__(self, job_id: int) -> None:
-        """Nothing written yet."""
+        """Nothing checked or written yet."""
         self.job_id = job_id
         self.rows_checked = 0
-        self._written = 0
+        self.rows_to_write: int | None = None
+        self.rows_written = 0
+        self._noted_checked = 0
 
-    def __call__(self, rows_checked: int) -> None:
-        """Note the count; write it when it has moved on by PROGRESS_EVERY rows."""
-        self.rows_checked = rows_checked
-        if rows_checked - self._written < PROGRESS_EVERY:
-            return
-        self._written = rows_checked
+    def checked(self, rows: int) -> None:
+        """Note the count; pass it on when it has moved on by PROGRESS_EVERY rows."""
+        self.rows_checked = rows
+        if rows - self._noted_checked >= PROGRESS_EVERY:
+            self._noted_checked = rows
+            self._note()
+
+    def writing(self, rows: int) -> None:
+        """Every row checked and good: so many will be written."""
+        self.rows_to_write = rows
+        self._note()
+
+    def written(self, rows: int) -> None:
+        """So many written so far."""
+        self.rows_written = rows
+        self._note()
+
+    def _note(self) -> None:
+        """Best effort: a store that is briefly unavailable costs a figure on the page, never the import."""
         try:
-            with db.engine.begin() as connection:
-                connection.execute(update(ImportJob).where(ImportJob.id == self.job_id).values(rows_checked=rows_checked))
-        except OperationalError as error:  # a busy SQLite file: the next write, or the final report, catches up
-            log.info("import job %s: progress not recorded (%s)", self.job_id, error)
+            task_queue().put_note(_note_key(self.job_id), {
+                "rows_checked": self.rows_checked, "rows_to_write": self.rows_to_write,
+                "rows_written": self.rows_written})
+        except Exception as error:  # Huey's SQLite file or Redis, whatever it raises; the final report is exact
+            log.info("import job %s: progress not noted (%s)", self.job_id, error)
 
 
 def report_of_failure(errors: list[RowError]) -> dict[str, Any]:
@@ -180,7 +202,7 @@ def run_job(job_id: int) -> None:
         return
     job.status, job.started_at = ImportJobStatus.RUNNING.value, utcnow()
     session.commit()
-    progress = _ProgressWriter(job_id)
+    progress = _JobProgress(job_id)
     try:
         with _stored_path(job.stored_name).open("rb") as stream:
             report = _importers[job.kind](session, job, stream, progress)
@@ -200,6 +222,8 @@ def run_job(job_id: int) -> None:
         _finish(session, job_id, ImportJobStatus.SUCCEEDED, report_of_success(report), progress.rows_checked, written)
     finally:
         delete_upload(job.stored_name)
+        with contextlib.suppress(Exception):  # a finished job's note is never read again
+            task_queue().drop_note(_note_key(job_id))
 
 
 def _finish(session: DbSession, job_id: int, status: ImportJobStatus, report: dict[str, Any],
@@ -214,12 +238,25 @@ def _finish(session: DbSession, job_id: int, status: ImportJobStatus, report: di
 
 
 def job_progress(job: ImportJob) -> dict[str, Any]:
-    """What the progress page and its JSON endpoint show."""
+    """What the progress page and its JSON endpoint show: the running job's live note, else its stored figures.
+
+    A job checks every row first (`phase` "checking", percent of the rows estimated), then, when every
+    row is good, writes (`phase` "writing", percent of the rows to write).
+    """
     status = ImportJobStatus(job.status)
-    total = max(job.rows_estimate, job.rows_checked, 1)
+    live = task_queue().read_note(_note_key(job.id)) if status == ImportJobStatus.RUNNING else None
+    checked = max(job.rows_checked, int(live["rows_checked"])) if live else job.rows_checked
+    written = int(live["rows_written"]) if live else job.rows_written
+    to_write = live.get("rows_to_write") if live else None
+    if status.finished:
+        phase, percent = "finished", 100
+    elif to_write is not None:
+        phase, percent = "writing", min(99, round(100 * written / max(int(to_write), 1)))
+    else:
+        phase, percent = "checking", min(99, round(100 * checked / max(job.rows_estimate, checked, 1)))
     return {"id": job.id, "status": status.value, "status_label": status.label, "finished": status.finished,
-            "rows_checked": job.rows_checked, "rows_written": job.rows_written, "rows_estimate": job.rows_estimate,
-            "percent": 100 if status.finished else min(99, round(100 * job.rows_checked / total))}
+            "phase": phase, "writes": _written_nouns.get(job.kind, "rows"), "rows_checked": checked, "rows_written": written, "rows_to_write": to_write,
+            "rows_estimate": job.rows_estimate, "percent": percent}
 
 
 REFRESH_SECONDS = 3

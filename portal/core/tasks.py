@@ -1,8 +1,10 @@
 """The background task queue (Huey): a SQLite file in instance/ by default, Redis when TASK_QUEUE_URL is redis://.
 
 Features register plain functions with `@background("name")` and queue them with `enqueue(name, *args)`;
-core knows none of them. A task runs inside an application context: the caller's when one is active
-(immediate mode, in tests), else a fresh one in the worker that `flask tasks run` starts.
+core knows none of them. Tasks may leave small notes (`put_note`) in the queue's store, which every
+process reads, for progress that must be visible while the task's own database transaction is open.
+A task runs inside an application context: the caller's when one is active (immediate mode, in
+tests), else a fresh one in the worker that `flask tasks run` starts.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from huey import Huey, RedisHuey, SqliteHuey
 F = TypeVar("F", bound=Callable[..., Any])
 QUEUE_NAME = "portal"
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+NOTE_PREFIX = "note:"
 
 _registered: dict[str, Callable[..., Any]] = {}
 
@@ -80,6 +83,19 @@ class TaskQueue:
     def enqueue(self, name: str, *args: Any) -> None:
         """Queue a call of the task (in immediate mode: run it now)."""
         self.bind(name)(*args)
+
+    def put_note(self, key: str, value: dict[str, Any]) -> None:
+        """Leave a small note in the queue's store, readable by every process (a running task's progress)."""
+        self.huey.put(f"{NOTE_PREFIX}{key}", value)
+
+    def read_note(self, key: str) -> dict[str, Any] | None:
+        """The note under `key`, left in place; None if there is none."""
+        note = self.huey.get(f"{NOTE_PREFIX}{key}", peek=True)
+        return note if isinstance(note, dict) else None
+
+    def drop_note(self, key: str) -> None:
+        """Remove the note under `key`, if any."""
+        self.huey.delete(f"{NOTE_PREFIX}{key}")
 
 
 def task_queue(app: Flask | None = None) -> TaskQueue:

@@ -19,9 +19,10 @@ from sqlalchemy import ColumnElement, delete, insert, select, update
 
 from portal.core.batches import chunked
 from portal.core.csvimport import (
+    UNWATCHED,
     Cells,
+    ImportProgress,
     ImportReport,
-    Progress,
     RowError,
     Source,
     guard_errors,
@@ -128,11 +129,11 @@ def _parse_employers(rows: Iterable[tuple[int, dict[str, str]]], errors: list[Ro
 
 
 def import_employers(session: DbSession, source: Source, *, dry_run: bool = False,
-                     on_row: Progress | None = None) -> ImportReport:
+                     progress: ImportProgress = UNWATCHED) -> ImportReport:
     """Create or update employers by employer_ref; raises ImportFailed (writing nothing) on any bad row."""
     report = ImportReport(dry_run=dry_run)
     errors: list[RowError] = []
-    _, rows = read_csv(open_text(source), EMPLOYER_COLUMNS, on_row)
+    _, rows = read_csv(open_text(source), EMPLOYER_COLUMNS, progress.checked)
     records = _parse_employers(rows, errors)
     guard_errors(errors)
 
@@ -169,9 +170,12 @@ def import_employers(session: DbSession, source: Source, *, dry_run: bool = Fals
         report.notes.append(f"{len(inserts)} new employer(s) must be vetted by a hub coordinator before schools see their offers")
     if dry_run:
         return report
+    progress.writing(len(inserts) + len(updates))
     _bulk(session, insert(Employer), inserts)
+    progress.written(len(inserts))
     _bulk(session, update(Employer), updates)
     _follow_employer_locations(session, moved)
+    progress.written(len(inserts) + len(updates))
     session.expire_all()
     return report
 
@@ -442,7 +446,7 @@ def _plan_sessions(offer_id: int, record: OfferRecord, current: dict[dt.datetime
 
 
 def import_offers(session: DbSession, source: Source, *, dry_run: bool = False, now: dt.datetime | None = None,
-                  on_row: Progress | None = None) -> ImportReport:
+                  progress: ImportProgress = UNWATCHED) -> ImportReport:
     """Create or update offers and their sessions; raises ImportFailed (writing nothing) on any bad row.
 
     A new offer is published when it meets the publishing rules (a future session, and insurance
@@ -451,7 +455,7 @@ def import_offers(session: DbSession, source: Source, *, dry_run: bool = False, 
     now = now or utcnow()
     report = ImportReport(dry_run=dry_run)
     errors: list[RowError] = []
-    _, rows = read_csv(open_text(source), OFFER_COLUMNS, on_row)
+    _, rows = read_csv(open_text(source), OFFER_COLUMNS, progress.checked)
     records = _parse_offers(rows, errors)
     existing, employers = _resolve(session, records, errors)
     guard_errors(sorted(errors, key=lambda error: error.line))
@@ -479,18 +483,21 @@ def import_offers(session: DbSession, source: Source, *, dry_run: bool = False, 
                             "the employer's insurance valid on its days before they can be published")
     if dry_run:
         return report
-    _write_offers(session, records, plan)
+    progress.writing(report.created + report.updated)
+    _write_offers(session, records, plan, progress)
     session.expire_all()
     return report
 
 
-def _write_offers(session: DbSession, records: dict[str, OfferRecord], plan: _Plan) -> None:
-    """Apply the plan with bulk statements."""
+def _write_offers(session: DbSession, records: dict[str, OfferRecord], plan: _Plan, progress: ImportProgress) -> None:
+    """Apply the plan with bulk statements; an offer counts as written once its row is."""
     new_ids: dict[str, int] = {}
     for batch in chunked(plan.new_offers, WRITE_BATCH):
         result = session.execute(insert(Offer).returning(Offer.id, Offer.offer_ref), list(batch))
         new_ids.update((row.offer_ref, row.id) for row in result)
+        progress.written(len(new_ids))
     _bulk(session, update(Offer), plan.offer_updates)
+    progress.written(len(new_ids) + len(plan.offer_updates))
 
     replaced = sorted(plan.replace_children)
     for model in (OfferSector, OfferYearGroup, OfferFeature):
@@ -521,13 +528,13 @@ def _write_offers(session: DbSession, records: dict[str, OfferRecord], plan: _Pl
     refresh_last_session(session, [row["offer_id"] for row in plan.new_sessions])
 
 
-@register_importer("employers")
-def run_employers_job(session: DbSession, job: ImportJob, stream: IO[bytes], on_row: Progress) -> ImportReport:
+@register_importer("employers", writes="employers")
+def run_employers_job(session: DbSession, job: ImportJob, stream: IO[bytes], progress: ImportProgress) -> ImportReport:
     """A hub's browser upload of employers.csv, run by a worker."""
-    return import_employers(session, stream, dry_run=job.dry_run, on_row=on_row)
+    return import_employers(session, stream, dry_run=job.dry_run, progress=progress)
 
 
-@register_importer("offers")
-def run_offers_job(session: DbSession, job: ImportJob, stream: IO[bytes], on_row: Progress) -> ImportReport:
+@register_importer("offers", writes="offers")
+def run_offers_job(session: DbSession, job: ImportJob, stream: IO[bytes], progress: ImportProgress) -> ImportReport:
     """A hub's browser upload of offers.csv, run by a worker."""
-    return import_offers(session, stream, dry_run=job.dry_run, on_row=on_row)
+    return import_offers(session, stream, dry_run=job.dry_run, progress=progress)

@@ -4,6 +4,9 @@ students missing from the file are reported (never deleted silently)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, NamedTuple
 
@@ -12,8 +15,10 @@ from sqlalchemy import delete, insert, select, update
 from portal.core import audit
 from portal.core.batches import chunked
 from portal.core.csvimport import (
+    UNWATCHED,
     Cells,
     ImportFailed,
+    ImportProgress,
     ImportReport,
     Progress,
     RowError,
@@ -36,6 +41,7 @@ REQUIRED_COLUMNS = (
 OPTIONAL_COLUMNS = ("upn", "email", "tutor_group")
 CENSUS_SEN_CODES = {"N": SendStatus.NONE, "K": SendStatus.SEN_SUPPORT, "E": SendStatus.EHCP}
 WRITE_BATCH = 2000
+READ_BATCH = 5000  # rows fetched at a time when reading the roll (the ORM would otherwise buffer all of them)
 
 
 class MissingStudent(NamedTuple):
@@ -137,63 +143,119 @@ def _read_rows(source: Source, on_row: Progress | None) -> tuple[list[str], list
     return absent, parsed
 
 
-def _on_roll(session: DbSession, school: School) -> dict[str, tuple[Any, ...]]:
-    """student_ref -> (id, left_on, *STUDENT_COLUMNS, needs, interests) of each student on the school's roll."""
-    codes: dict[int, dict[str, list[str]]] = {}
-    for child, column, key in ((StudentNeed, StudentNeed.need, "needs"), (StudentInterest, StudentInterest.sector, "interests")):
-        query = (select(child.student_id, column).join(Student, Student.id == child.student_id)
-                 .where(Student.school_id == school.id).order_by(child.student_id, column))
-        for student_id, code in session.execute(query):
-            codes.setdefault(student_id, {"needs": [], "interests": []})[key].append(code)
-    found: dict[str, tuple[Any, ...]] = {}
-    query = select(Student.id, Student.left_on, *(getattr(Student, c) for c in STUDENT_COLUMNS)).where(
-        Student.school_id == school.id)
+class _OnRoll(NamedTuple):
+    """A student the school has: enough to match a row to them and tell whether the row changes anything."""
+
+    id: int
+    left_on: dt.date | None
+    values_digest: bytes  # of their STUDENT_COLUMNS values
+    codes_digest: bytes  # of their needs and interests
+    kept: tuple[Any, ...]  # their values of the columns the file doesn't have
+
+
+def _digest(values: tuple[Any, ...]) -> bytes:
+    """A fingerprint of imported values (str, int, date, bool, None and tuples of them, whose repr is exact)."""
+    return hashlib.blake2b(repr(values).encode(), digest_size=16).digest()
+
+
+def _codes_by_student(session: DbSession, school: School, column: Any) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """(student_id, sorted codes) for the school's students who have any, in student_id order."""
+    model = column.class_
+    query = (select(model.student_id, column).join(Student, Student.id == model.student_id)
+             .where(Student.school_id == school.id).order_by(model.student_id, column)
+             .execution_options(yield_per=READ_BATCH))
+    for student_id, rows in itertools.groupby(session.execute(query), key=lambda row: row[0]):
+        yield student_id, tuple(row[1] for row in rows)
+
+
+class _Merge:
+    """Walks one (student_id, codes) stream alongside students read in id order."""
+
+    def __init__(self, stream: Iterator[tuple[int, tuple[str, ...]]]) -> None:
+        """Ready at the stream's first student."""
+        self.stream = stream
+        self.head = next(stream, None)
+
+    def codes_of(self, student_id: int) -> tuple[str, ...]:
+        """The student's codes (ids must be asked in increasing order)."""
+        while self.head is not None and self.head[0] < student_id:
+            self.head = next(self.stream, None)
+        if self.head is not None and self.head[0] == student_id:
+            return self.head[1]
+        return ()
+
+
+def _on_roll(session: DbSession, school: School, absent: list[str]) -> dict[str, _OnRoll]:
+    """student_ref -> each student of the school, read in one streamed pass over students, needs and interests."""
+    kept = [STUDENT_COLUMNS.index(column) for column in absent]
+    needs = _Merge(_codes_by_student(session, school, StudentNeed.need))
+    interests = _Merge(_codes_by_student(session, school, StudentInterest.sector))
+    query = (select(Student.id, Student.left_on, *(getattr(Student, c) for c in STUDENT_COLUMNS))
+             .where(Student.school_id == school.id).order_by(Student.id).execution_options(yield_per=READ_BATCH))
+    found: dict[str, _OnRoll] = {}
     for row in session.execute(query):
-        values: tuple[Any, ...] = tuple(row)
-        own = codes.pop(values[0], {})
-        found[values[2]] = (*values, tuple(own.get("needs", ())), tuple(own.get("interests", ())))
+        values: tuple[Any, ...] = tuple(row[2:])
+        codes = (needs.codes_of(row[0]), interests.codes_of(row[0]))
+        found[values[0]] = _OnRoll(row[0], row[1], _digest(values), _digest(codes), tuple(values[i] for i in kept))
     return found
+
+
+def _missing(session: DbSession, ids: list[int]) -> list[MissingStudent]:
+    """The students on roll who were not in the file, by name."""
+    missing: list[MissingStudent] = []
+    for chunk in chunked(ids):
+        query = select(Student.id, Student.student_ref, Student.first_name, Student.last_name,
+                       Student.year_group).where(Student.id.in_(chunk))
+        missing += [MissingStudent(*row) for row in session.execute(query)]
+    return sorted(missing, key=lambda s: (s.last_name, s.first_name))
 
 
 def import_students(
     session: DbSession, school: School, source: Source, *, dry_run: bool = False,
-    on_row: Progress | None = None, actor: Any = None,
+    progress: ImportProgress = UNWATCHED, actor: Any = None,
 ) -> RosterReport:
     """Validate every row, then create or update the school's students; raises ImportFailed, writing nothing.
 
     Rows are validated as they stream in and kept as compact tuples; the students on roll are read
-    in one query each for students, needs and interests, and written with bulk statements.
-    `on_row(rows_checked)` is called as validation goes (for progress pages).
+    in one streamed pass and kept as fingerprints; the rows that change anything are picked out (so
+    `progress` hears how many will be written) and written with bulk statements.
     """
     report = RosterReport(dry_run=dry_run)
-    absent, parsed = _read_rows(source, on_row)
-    existing = _on_roll(session, school)
-    writer = _Writer(session, school.id, dry_run)
+    absent, parsed = _read_rows(source, progress.checked)
+    existing = _on_roll(session, school, absent)
+    changes: list[tuple[_Row, _OnRoll | None]] = []
     for _, details in parsed:
-        values = dict(zip(STUDENT_COLUMNS, details[:len(STUDENT_COLUMNS)], strict=True))
-        found = existing.get(details.student_ref)
-        for column in absent:  # a column the file doesn't have keeps what the portal knows
-            values[column] = found[STUDENT_COLUMNS.index(column) + 2] if found else None
-        if found is None:
-            writer.insert(values, details.needs, details.interests)
-            continue
-        codes_same = found[-2:] == (details.needs, details.interests)
-        if codes_same and found[1] is None and found[2:-2] == tuple(values.values()):
+        found = existing.pop(details.student_ref, None)
+        if (found is not None and found.left_on is None and found.codes_digest == _digest((details.needs, details.interests))
+                and found.values_digest == _digest(_values(details, found, absent))):
             report.unchanged += 1
         else:
-            writer.update(found[0], values, None if codes_same else (details.needs, details.interests))
+            changes.append((details, found))
+    progress.writing(len(changes))
+    writer = _Writer(session, school.id, dry_run, progress)
+    for details, found in changes:
+        values = _values(details, found, absent)
+        if found is None:
+            writer.insert(dict(zip(STUDENT_COLUMNS, values, strict=True)), details.needs, details.interests)
+        else:
+            codes = (details.needs, details.interests)
+            writer.update(found.id, dict(zip(STUDENT_COLUMNS, values, strict=True)),
+                          None if found.codes_digest == _digest(codes) else codes)
     writer.finish()
     report.created, report.updated = writer.created, writer.updated
-    in_file = {details.student_ref for _, details in parsed}
-    report.missing = sorted(
-        (MissingStudent(row[0], ref, row[4], row[5], row[6])
-         for ref, row in existing.items() if ref not in in_file and row[1] is None),
-        key=lambda s: (s.last_name, s.first_name),
-    )
+    report.missing = _missing(session, [student.id for student in existing.values() if student.left_on is None])
     audit.record(session, "roster_imported", "school", school.id, school_id=school.id, actor=actor,
                  detail=f"{report.created} new, {report.updated} updated, {len(report.missing)} not in file")
     session.flush()
     return report
+
+
+def _values(details: _Row, found: _OnRoll | None, absent: list[str]) -> tuple[Any, ...]:
+    """The student's STUDENT_COLUMNS values from the row; a column the file doesn't have keeps what the portal knows."""
+    values = list(details[:len(STUDENT_COLUMNS)])
+    for column, kept in zip(absent, found.kept if found else (None,) * len(absent), strict=True):
+        values[STUDENT_COLUMNS.index(column)] = kept
+    return tuple(values)
 
 
 Codes = tuple[tuple[str, ...], tuple[str, ...]]  # (needs, interests)
@@ -202,9 +264,10 @@ Codes = tuple[tuple[str, ...], tuple[str, ...]]  # (needs, interests)
 class _Writer:
     """Bulk INSERTs and UPDATEs of students (and their code sets), sent a batch at a time so memory stays flat."""
 
-    def __init__(self, session: DbSession, school_id: int, dry_run: bool) -> None:
+    def __init__(self, session: DbSession, school_id: int, dry_run: bool, progress: ImportProgress) -> None:
         """Start with empty batches; a dry run only counts."""
-        self.session, self.school_id, self.dry_run = session, school_id, dry_run
+        self.session, self.school_id, self.dry_run, self.progress = session, school_id, dry_run, progress
+        self.sent = 0
         self.now = utcnow()
         self.inserts: list[dict[str, Any]] = []
         self.insert_codes: dict[str, Codes] = {}
@@ -245,6 +308,7 @@ class _Writer:
         """INSERT the queued students, then their codes."""
         result = self.session.execute(insert(Student).returning(Student.id, Student.student_ref), self.inserts)
         self._send_codes({row.id: self.insert_codes[row.student_ref] for row in result})
+        self._sent(len(self.inserts))
         self.inserts, self.insert_codes = [], {}
 
     def _send_updates(self) -> None:
@@ -255,7 +319,13 @@ class _Writer:
                 self.session.execute(delete(model).where(model.student_id.in_(chunk))
                                      .execution_options(synchronize_session=False))
         self._send_codes(self.replaced)
+        self._sent(len(self.updates))
         self.updates, self.replaced = [], {}
+
+    def _sent(self, rows: int) -> None:
+        """Count rows sent and tell whoever watches."""
+        self.sent += rows
+        self.progress.written(self.sent)
 
     def _send_codes(self, codes: dict[int, Codes]) -> None:
         """INSERT need and interest rows for these students."""
@@ -267,8 +337,8 @@ class _Writer:
             self.session.execute(insert(StudentInterest), interests)
 
 
-@register_importer("roster")
-def run_roster_job(session: DbSession, job: ImportJob, stream: IO[bytes], on_row: Progress) -> RosterReport:
+@register_importer("roster", writes="students")
+def run_roster_job(session: DbSession, job: ImportJob, stream: IO[bytes], progress: ImportProgress) -> RosterReport:
     """A browser roster upload, run by a worker for the job's school, audited as its uploader."""
     from portal.accounts.models import User
 
@@ -276,7 +346,7 @@ def run_roster_job(session: DbSession, job: ImportJob, stream: IO[bytes], on_row
     if school is None:
         raise ImportFailed([RowError(0, "(file)", "the school no longer exists")])
     owner = session.get(User, job.owner_id) if job.owner_id else None
-    return import_students(session, school, stream, dry_run=job.dry_run, on_row=on_row, actor=owner)
+    return import_students(session, school, stream, dry_run=job.dry_run, progress=progress, actor=owner)
 
 
 def mark_left(session: DbSession, school: School, student_ids: list[int], on: object) -> int:

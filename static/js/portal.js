@@ -157,6 +157,10 @@
       var element = box.querySelector(selector);
       if (element) { element.textContent = value; }
     }
+    function toggle(selector, visible) {
+      var element = box.querySelector(selector);
+      if (element) { element.hidden = !visible; }
+    }
     function poll() {
       window.fetch(url, { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
         .then(function (response) { return response.ok ? response.json() : null; })
@@ -164,12 +168,18 @@
           if (!job) { return; }
           if (job.finished) { window.location.reload(); return; }
           if (bar) { bar.value = job.percent; bar.textContent = job.percent + '%'; }
+          var writing = job.rows_to_write !== null && job.rows_to_write !== undefined;
           show('[data-rows-checked]', job.rows_checked.toLocaleString('en-GB'));
           show('[data-rows-written]', job.rows_written.toLocaleString('en-GB'));
           show('[data-percent]', String(job.percent));
+          var label = box.querySelector('[data-phase-label]');
+          if (label) { label.textContent = writing ? label.getAttribute('data-writing-label') : 'Rows checked'; }
+          if (writing) { show('[data-rows-to-write]', job.rows_to_write.toLocaleString('en-GB')); }
+          toggle('[data-writing]', writing);
+          toggle('[data-checking-percent]', job.phase === 'checking');
           window.setTimeout(poll, POLL_MS);
         })
-        .catch(function () { /* the meta refresh still updates the page */ });
+        .catch(function () { /* the "Check progress now" link still works */ });
     }
     window.setTimeout(poll, POLL_MS);
   }

@@ -71,7 +71,78 @@ def test_a_running_job_shows_a_progress_bar_a_check_again_link_and_a_json_endpoi
     assert f'data-url="/students/import/{job.id}.json"' in page
     progress = client.get(f"/students/import/{job.id}.json").get_json()
     assert progress == {"id": job.id, "status": "running", "status_label": "Checking and importing", "finished": False,
-                        "rows_checked": 2500, "rows_written": 0, "rows_estimate": 10000, "percent": 25}
+                        "phase": "checking", "writes": "students", "rows_checked": 2500, "rows_written": 0, "rows_to_write": None,
+                        "rows_estimate": 10000, "percent": 25}
+
+
+def test_while_rows_are_written_the_page_counts_them_against_the_rows_to_write(app, client, login):
+    school = make_school()
+    user = make_user(school_id=school.id)
+    job = _running_job(school, user)
+    login(user)
+    task_queue(app).put_note(f"import-job:{job.id}", {"rows_checked": 10_000, "rows_to_write": 9_500, "rows_written": 4_000})
+    page = client.get(f"/students/import/{job.id}").get_data(as_text=True)
+    assert "Students written</label>" in page and 'value="42"' in page
+    assert "10,000</span> of about 10,000 rows checked" in page
+    assert "Every row is good: <span data-rows-written>4,000</span> of <span data-rows-to-write>9,500</span> students written." in page
+    progress = client.get(f"/students/import/{job.id}.json").get_json()
+    assert (progress["phase"], progress["rows_written"], progress["rows_to_write"], progress["percent"]) == ("writing", 4000, 9500, 42)
+
+
+class _Watcher:
+    """Records what an import tells whoever watches it."""
+
+    def __init__(self) -> None:
+        self.checked_counts: list[int] = []
+        self.to_write: list[int] = []
+        self.sent: list[int] = []
+
+    def checked(self, rows: int) -> None:
+        self.checked_counts.append(rows)
+
+    def writing(self, rows: int) -> None:
+        self.to_write.append(rows)
+
+    def written(self, rows: int) -> None:
+        self.sent.append(rows)
+
+
+def test_an_import_says_how_many_rows_it_will_write_and_counts_them_batch_by_batch(monkeypatch):
+    from portal.organisations import roster_import
+
+    monkeypatch.setattr(roster_import, "WRITE_BATCH", 7)
+    school = make_school()
+    roster_import.import_students(db.session, school, (HEADER + GOOD).encode())
+    changed = GOOD.replace("First1,", "Firstone,").replace("First2,", "Firsttwo,")  # two students renamed
+    new_rows = "".join(f"{5000 + n},,New{n},Row{n},11,2011-02-03,none,,no,,\n" for n in range(9))
+    heard = _Watcher()
+    report = roster_import.import_students(db.session, school, (HEADER + changed + new_rows).encode(), progress=heard)
+    assert report.created == 9 and report.updated == changed.count("Firstone") + changed.count("Firsttwo")
+    assert heard.to_write == [report.created + report.updated]  # unchanged rows are not counted as to write
+    assert heard.sent == sorted(heard.sent) and heard.sent[-1] == report.created + report.updated
+    assert len(heard.sent) > 2  # told batch by batch, not only at the end
+
+
+def test_a_note_left_inside_an_open_write_transaction_is_read_by_another_process(app, tmp_path):
+    from portal.core.import_jobs import _JobProgress
+
+    app.config["TASK_QUEUE_URL"] = f"sqlite:///{tmp_path / 'queue.sqlite3'}"
+    app.config["TASK_QUEUE_IMMEDIATE"] = False
+    saved = app.extensions.pop("portal_tasks", None)
+    try:
+        school = make_school()  # the portal's transaction is open and has written
+        db.session.flush()
+        watcher = _JobProgress(4242)
+        watcher.writing(100)
+        watcher.written(60)
+        elsewhere = TaskQueue(app)  # a web worker opening the same queue store
+        assert elsewhere.read_note("import-job:4242") == {"rows_checked": 0, "rows_to_write": 100, "rows_written": 60}
+        assert school.id is not None
+    finally:
+        app.extensions.pop("portal_tasks", None)
+        if saved is not None:
+            app.extensions["portal_tasks"] = saved
+        app.config["TASK_QUEUE_URL"], app.config["TASK_QUEUE_IMMEDIATE"] = None, True
 
 
 def test_a_finished_job_page_no_longer_offers_to_check_progress(client, login):
