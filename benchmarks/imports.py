@@ -1,12 +1,16 @@
-"""Benchmark large CSV imports through `flask import ...`: a 100,000-row roster and a 50,000-row offers file.
+"""Benchmark large CSV imports: a 100,000-row roster and a 50,000-row offers file, on the command line and as background jobs.
 
-Each run is a fresh process on a fresh SQLite database (migrated with `flask db upgrade`), timed with
+Each CLI run is a fresh process on a fresh SQLite database (migrated with `flask db upgrade`), timed with
 /usr/bin/time for wall time and peak resident memory: a dry run, the first import (every row new) and a
 re-import of the same file (every row unchanged). The baseline is the same commands run by the code on
-`main` (or --baseline REF), unpacked with `git archive` into a temporary folder: the whole-file reader and
-per-row ORM objects the streaming, set-based imports replaced.
+`main` (or --baseline REF), unpacked with `git archive` into a temporary folder.
 
-    .venv/bin/python benchmarks/imports.py [--students 100000] [--offer-rows 50000] [--no-baseline]
+The background-job path is the browser's: a signed-in user uploads the file (POST, timed: it must return
+at once), then a worker process takes the queued task from the queue (a SQLite Huey file) and runs it,
+timed with /usr/bin/time, while this script reads the job's progress note twice a second, as the page does,
+and counts the distinct figures it saw while rows were checked and while they were written.
+
+    .venv/bin/python benchmarks/imports.py [--students 100000] [--offer-rows 50000] [--no-baseline] [--no-jobs]
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import json
 import os
 import random
 import shutil
@@ -21,6 +26,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,6 +141,111 @@ def _runs(label: str, code: Path, scratch: Path, lookup: Path, files: dict[str, 
     return figures
 
 
+PASSWORD = "benchmark-password-42"  # noqa: S105 - a throwaway account in a temporary database
+
+_UPLOAD = f"""
+import sys, time
+from portal import create_app
+app = create_app()
+app.config["WTF_CSRF_ENABLED"] = False
+email, path, url, fields = sys.argv[1], sys.argv[2], sys.argv[3], dict(a.split("=", 1) for a in sys.argv[4:])
+client = app.test_client()
+assert client.post("/sign-in", data={{"email": email, "password": "{PASSWORD}"}}).status_code == 302
+with open(path, "rb") as handle:
+    began = time.perf_counter()
+    response = client.post(url, data={{"file": (handle, "upload.csv"), **fields}}, content_type="multipart/form-data")
+    seconds = time.perf_counter() - began
+assert response.status_code == 303, response.status_code
+print(response.headers["Location"].rsplit("/", 1)[-1], f"{{seconds:.3f}}")
+"""
+
+_WORK = """
+from portal import create_app
+from portal.core.tasks import task_queue
+app = create_app()
+with app.app_context():
+    queue = task_queue(app)
+    queue.bind_all()
+    task = queue.huey.dequeue()
+    queue.huey.execute(task)
+    from portal.core.models import ImportJob
+    from portal.extensions import db
+    job = db.session.scalars(db.select(ImportJob).order_by(ImportJob.id.desc())).first()
+    print(job.status, job.rows_checked, job.rows_written, (job.report or {}).get("summary", job.report))
+"""
+
+
+def _make_user(env: dict[str, str], email: str, *args: str) -> None:
+    """An account with the benchmark's password."""
+    subprocess.run([sys.executable, "-m", "flask", "--app", "portal", "create-user", *args, "--password-stdin", email],  # noqa: S603
+                   cwd=ROOT, env=env, input=PASSWORD + "\n", capture_output=True, text=True, check=True)
+
+
+def _watch_job(env: dict[str, str], job_id: str, worker: subprocess.Popen[str]) -> dict[str, set[int]]:
+    """Read the job's progress note twice a second while the worker runs: the figures seen in each phase."""
+    read = (
+        "import json, sys\nfrom portal import create_app\nfrom portal.core.tasks import task_queue\n"
+        "app = create_app()\nqueue = task_queue(app)\n"
+        "for line in sys.stdin:\n"
+        f"    print(json.dumps(queue.read_note('import-job:{job_id}')), flush=True)\n"
+    )
+    reader = subprocess.Popen([sys.executable, "-c", read], cwd=ROOT, env=env, text=True,  # noqa: S603
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    seen: dict[str, set[int]] = {"checked": set(), "written": set()}
+    assert reader.stdin is not None
+    assert reader.stdout is not None
+    while worker.poll() is None:
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        note = json.loads(reader.stdout.readline())
+        if note:
+            if note["rows_to_write"] is None:
+                seen["checked"].add(note["rows_checked"])
+            else:
+                seen["written"].add(note["rows_written"])
+        time.sleep(0.5)
+    reader.stdin.close()
+    reader.wait()
+    return seen
+
+
+def _job(env: dict[str, str], email: str, path: Path, url: str, **fields: str) -> tuple[float, float, float, str, dict[str, set[int]]]:
+    """Upload as `email`, then run the queued job in a worker process: (upload s, job s, job peak MB, outcome, progress seen)."""
+    uploaded = subprocess.run([sys.executable, "-c", _UPLOAD, email, str(path), url,  # noqa: S603
+                               *(f"{k}={v}" for k, v in fields.items())],
+                              cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if uploaded.returncode != 0:
+        raise SystemExit(f"upload failed:\n{uploaded.stdout}\n{uploaded.stderr}")
+    job_id, upload_seconds = uploaded.stdout.split()
+    worker = subprocess.Popen(["/usr/bin/time", "-f", "TIME %e %M", sys.executable, "-c", _WORK],  # noqa: S603
+                              cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = _watch_job(env, job_id, worker)
+    out, err = worker.communicate()
+    if worker.returncode != 0:
+        raise SystemExit(f"job failed:\n{out}\n{err}")
+    timing = [line for line in err.splitlines() if line.startswith("TIME ")][-1].split()
+    return float(upload_seconds), float(timing[1]), int(timing[2]) / 1024, out.strip()[:90], seen
+
+
+def _job_runs(scratch: Path, lookup: Path, files: dict[str, Path]) -> None:
+    """The browser path: upload (returns at once), then a worker runs the job; progress is read as it goes."""
+    roster_db = _fresh_database(scratch, "job-roster", lookup)
+    env = {**_env(roster_db, lookup, ROOT), "PORTAL_TASK_QUEUE_URL": f"sqlite:///{scratch / 'tasks-roster.sqlite3'}"}
+    _make_user(env, "leader@bench.example", "--role", "school", "--school", URN)
+    for step in ("roster job", "roster re-import job"):
+        upload, seconds, megabytes, outcome, seen = _job(env, "leader@bench.example", files["roster"], "/students/import")
+        print(f"  {step:<21} upload {upload:5.2f} s; job {seconds:6.1f} s, {megabytes:5.0f} MB peak; progress seen: "
+              f"{len(seen['checked'])} figures checking, {len(seen['written'])} writing   {outcome}")
+    offers_db = _fresh_database(scratch, "job-offers", lookup)
+    env = {**_env(offers_db, lookup, ROOT), "PORTAL_TASK_QUEUE_URL": f"sqlite:///{scratch / 'tasks-offers.sqlite3'}"}
+    _flask(ROOT, env, "import", "employers", str(files["employers"]))
+    _make_user(env, "hub@bench.example", "--role", "hub", "--hub", "Bench hub")
+    for step in ("offers job", "offers re-import job"):
+        upload, seconds, megabytes, outcome, seen = _job(env, "hub@bench.example", files["offers"], "/hub/import", kind="offers")
+        print(f"  {step:<21} upload {upload:5.2f} s; job {seconds:6.1f} s, {megabytes:5.0f} MB peak; progress seen: "
+              f"{len(seen['checked'])} figures checking, {len(seen['written'])} writing   {outcome}")
+
+
 def main() -> None:
     """Generate the files, run both code trees and print the figures with ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -142,6 +253,7 @@ def main() -> None:
     parser.add_argument("--offer-rows", type=int, default=50_000)
     parser.add_argument("--baseline", default="main", help="git ref of the code to compare with")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--no-jobs", action="store_true", help="skip the background-job path")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
 
@@ -159,6 +271,9 @@ def main() -> None:
               f"{args.offer_rows:,}-row offers file ({files['offers'].stat().st_size / 1e6:.1f} MB); "
               "fresh SQLite database per file")
         current = _runs("streaming", ROOT, scratch, lookup, files)
+        if not args.no_jobs:
+            print("background jobs (upload, then one worker process):")
+            _job_runs(scratch, lookup, files)
         if args.no_baseline:
             return
         baseline = _runs(args.baseline, _unpack(args.baseline, scratch), scratch, lookup, files)
