@@ -93,7 +93,9 @@ class PageMonitor:
     def _on_request_failed(self, request: Request) -> None:
         # Leaving a page (submitting its form, say) cancels what it was still loading, such as the
         # favicon: that is the browser moving on, not a request that failed.
-        left_behind = self._issued.get(request, -1) < self.navigations
+        # The favicon is fetched on the browser's own schedule and can be cancelled a moment before
+        # the navigation that cancels it is reported, so its abort never counts.
+        left_behind = self._issued.get(request, -1) < self.navigations or request.url.endswith("/favicon.svg")
         if "ERR_ABORTED" in (request.failure or "") and not self._is_document(request) and left_behind:
             return
         self.problems.append(f"{request.method} {request.url} failed: {request.failure}")
