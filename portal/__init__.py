@@ -99,6 +99,7 @@ def _register_converters(app: Flask) -> None:
 def _register_models() -> None:
     """Import every model module so the metadata is complete (migrations, tests)."""
     import portal.accounts.models
+    import portal.adjustments.models
     import portal.bookings.models
     import portal.compliance.models
     import portal.core.models

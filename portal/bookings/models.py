@@ -48,6 +48,9 @@ class Booking(Model):
     # The school has briefed the student (what to wear, who to ask for, what to do if worried).
     briefed_at: Mapped[dt.datetime | None]
     briefed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The supporting adult who attends with the student (their place counts against the adult limit).
+    supporting_adult_name: Mapped[str | None] = mapped_column(String(120))
+    supporting_adult_role: Mapped[str | None] = mapped_column(String(30))
 
     student: Mapped[Student] = relationship()
     session: Mapped[OfferSession] = relationship()
@@ -91,3 +94,20 @@ class Booking(Model):
     def is_upcoming(self, now: dt.datetime) -> bool:
         """Whether the booking holds a place and has not started: it may be cancelled, consented to and prepared."""
         return self.holds_place and self.starts_at > now
+
+
+class FeatureConfirmation(Model):
+    """Whether a feature the student needed was really there, as the school or the student said after the placement."""
+
+    __tablename__ = "feature_confirmations"
+
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True)
+    feature: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source: Mapped[str] = mapped_column(String(10), primary_key=True)  # a ConfirmationSource code
+    # Copied from the booking's session so an offer's and an employer's tallies are one indexed count.
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), index=True)
+    employer_id: Mapped[int] = mapped_column(ForeignKey("employers.id", ondelete="CASCADE"), index=True)
+    present: Mapped[bool]
+    note: Mapped[str] = mapped_column(String(500), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -222,6 +222,31 @@ class MatchRule(Coded):
     DISTANCE = ("distance", "Within the distance")
 
 
+class AdjustmentStatus(Coded):
+    """Where a school's request that an employer provide a missing need is: asked, then yes, no or no answer."""
+
+    PENDING = ("pending", "Waiting for an answer")
+    ACCEPTED = ("accepted", "Yes")
+    DECLINED = ("declined", "No")
+    EXPIRED = ("expired", "No answer in time")
+
+
+class SupportingAdultRole(Coded):
+    """Who accompanies a student who must not attend without a supporting adult."""
+
+    TEACHING_ASSISTANT = ("teaching_assistant", "Teaching assistant")
+    JOB_COACH = ("job_coach", "Job coach")
+    PARENT = ("parent", "Parent or carer")
+    OTHER = ("other", "Other supporting adult")
+
+
+class ConfirmationSource(Coded):
+    """Who said whether a feature the student needed was really there: the school or the student."""
+
+    SCHOOL = ("school", "School")
+    STUDENT = ("student", "Student")
+
+
 class ReflectionStatus(Coded):
     """Where a reflection is: a draft only the student sees, or submitted to staff."""
 

@@ -60,6 +60,8 @@ class Offer(Model):
     learning_outcomes: Mapped[str] = mapped_column(Text, default="")
     preparation: Mapped[str] = mapped_column(Text, default="")
     travel_notes: Mapped[str] = mapped_column(Text, default="")
+    # Supporting adults (teaching assistant, job coach, parent) who may come with students, per session; 0: none.
+    supporting_adults_max: Mapped[int] = mapped_column(default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(20), default=OfferStatus.DRAFT.value)
     # Start of the offer's latest session (None without sessions): searches skip offers whose
     # sessions are all past without reading the sessions. Whatever adds, moves or removes
@@ -190,6 +192,7 @@ class OfferSession(Model):
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("capacity >= 1", name="capacity_positive"),
         CheckConstraint("booked >= 0 AND booked <= capacity", name="places_within_capacity"),
+        CheckConstraint("adults_booked >= 0", name="adult_places_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -199,6 +202,8 @@ class OfferSession(Model):
     capacity: Mapped[int]
     # Places taken by bookings that hold one; changed only by the bookings service's atomic UPDATEs.
     booked: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Supporting adults' places taken (against the offer's supporting_adults_max, not the capacity); same guard.
+    adults_booked: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     offer: Mapped[Offer] = relationship(back_populates="sessions")

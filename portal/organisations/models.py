@@ -49,6 +49,8 @@ class School(Model):
     )
     # Minimum notice in days before a session can be booked (1: from tomorrow on).
     min_notice_days: Mapped[int] = mapped_column(default=1, server_default="1")
+    # How far the school's students travel (km): matching's default distance and the hub's supply radius.
+    match_radius_km: Mapped[float] = mapped_column(default=15.0, server_default="15")
     # The member of staff who gets escalations and the weekly digest (all staff when unset).
     careers_leader_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL", use_alter=True)
@@ -144,6 +146,8 @@ class Student(Model):
     tutor_group: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))
     left_on: Mapped[dt.date | None]
+    # Who must attend with the student (a SupportingAdultRole code); None: the student may attend alone.
+    supporting_adult: Mapped[str | None] = mapped_column(String(30))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     school: Mapped[School] = relationship()
