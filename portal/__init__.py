@@ -112,6 +112,7 @@ def _register_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint."""
     from portal.accounts.views import bp as accounts_bp
+    from portal.adjustments.views import bp as adjustments_bp
     from portal.bookings.views import bp as bookings_bp
     from portal.home.views import bp as home_bp
     from portal.matching.views import bp as matching_bp
@@ -121,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(home_bp)
     app.register_blueprint(bookings_bp)
     app.register_blueprint(matching_bp)
+    app.register_blueprint(adjustments_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(organisations_bp)
     app.register_blueprint(offers_bp)

@@ -26,6 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 Obj = TypeVar("Obj")
 
 if TYPE_CHECKING:
+    from portal.adjustments.models import AdjustmentRequest
     from portal.bookings.models import Booking
     from portal.compliance.models import RiskAssessment
     from portal.core.models import ImportJob
@@ -176,6 +177,20 @@ def can_manage_school_booking(user: Viewer, booking: Booking) -> bool:
 def can_manage_employer_booking(user: Viewer, booking: Booking) -> bool:
     """A booking is on one of the employer's sessions."""
     return can_manage_employer(user, booking.employer_id)
+
+
+def can_see_adjustment(user: Viewer, request: AdjustmentRequest) -> bool:
+    """A request is seen by the school or hub that asked it and by the employer asked."""
+    if is_role(user, Role.SCHOOL):
+        return request.school_id is not None and request.school_id == user.school_id
+    if is_role(user, Role.HUB):
+        return request.student_id is None and request.hub_id is not None and request.hub_id == user.hub_id
+    return can_manage_employer(user, request.employer_id)
+
+
+def can_answer_adjustment(user: Viewer, request: AdjustmentRequest) -> bool:
+    """Only the employer asked answers a request."""
+    return can_manage_employer(user, request.employer_id)
 
 
 # --- the JSON API: bearer tokens, never cookies --------------------------------------------

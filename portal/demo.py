@@ -395,6 +395,7 @@ def seed_demo(session: DbSession, today: dt.date | None = None) -> list[tuple[st
     mainstream.careers_leader_id = mainstream.careers_leader_id or leader.id
     employer_users = {"mrfh-nhs": logins[2][1], "kier-build": logins[3][1]}
     _seed_placements(session, mainstream, leader, employer_users, demo_student)
+    _seed_adjustment_request(session, special, logins[1][1], employers["mrfh-nhs"])
     return [(label, user.email) for label, user in logins]
 
 
@@ -480,6 +481,25 @@ def _seed_placements(session: DbSession, school: School, leader: User, employers
     record_paper_consent(session, leader, prepared[0], "Parent (paper form)", ConsentDecision.CONSENTED)
     mark_briefed(session, leader, prepared[0])
     session.flush()
+
+
+def _seed_adjustment_request(session: DbSession, school: School, senco: User, employer: Employer) -> None:
+    """The SENCO's question to the hospital about a Year 11 student's near miss, waiting for an answer (once)."""
+    from portal.adjustments.models import AdjustmentRequest
+    from portal.adjustments.services import ask_for_student
+    from portal.matching.services import MatchRequest, match_student
+
+    if session.scalars(select(AdjustmentRequest.id).where(AdjustmentRequest.school_id == school.id)).first():
+        return
+    for student in session.scalars(select(Student).where(Student.school_id == school.id, Student.year_group == 11)
+                                   .order_by(Student.student_ref)):
+        if not student.need_codes:
+            continue
+        for miss in match_student(session, student, MatchRequest()).near_misses:
+            if miss.offer.employer_id == employer.id:
+                ask_for_student(session, senco, student, miss.session, list(miss.missing))
+                session.flush()
+                return
 
 
 @click.command("seed-demo")

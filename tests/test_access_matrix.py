@@ -11,6 +11,7 @@ import pytest
 from flask import current_app
 
 from portal.accounts.tokens import issue_api_token
+from portal.adjustments.models import AdjustmentRequest
 from portal.bookings.models import Booking
 from portal.core.models import ImportJob
 from portal.core.vocab import Role
@@ -67,6 +68,11 @@ EXPECTED: dict[str, Any] = {
     "accounts.api_tokens": {S, E, H},
     "accounts.revoke_api_token_view": {S, E, H},
     "matching.match": {S},
+    "adjustments.ask": {S},
+    "adjustments.school_requests": {S},
+    "adjustments.hub_requests": {H},
+    "adjustments.employer_requests": {E},
+    "adjustments.employer_request": {E},
     "bookings.book": {S},
     "bookings.book_session": {S},
     "bookings.school_bookings": {S},
@@ -173,6 +179,11 @@ def world() -> dict[str, Any]:
     db.session.add(job)
     db.session.flush()
     ids["job_id"] = job.id
+    adjustment = AdjustmentRequest(school_id=school.id, hub_id=hub.id, student_id=student.id, employer_id=employer.id,
+                                   offer_id=offer.id, session_id=occurrence.id, year_group=10, needs="quiet_space")
+    db.session.add(adjustment)
+    db.session.flush()
+    ids["request_id"] = adjustment.id
     return {"users": users, "ids": ids, "tokens": tokens, "bearer": bearer}
 
 

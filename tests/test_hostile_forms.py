@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portal import create_app
+from portal.adjustments.models import AdjustmentRequest
 from portal.core.forms import DateInputField
 from portal.core.vocab import Role, VettingStatus
 from portal.extensions import db
@@ -294,6 +295,9 @@ def world() -> dict[str, Any]:
     make_student(school)  # not yet booked: the booking form on the session's page lists them
     last_week = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=7)
     make_booking(student, offer, status="completed", starts_at=last_week)
+    needy = make_student(school, needs=["quiet_space"])  # a near miss of the offer: the employer answers its request
+    db.session.add(AdjustmentRequest(school_id=school.id, hub_id=hub.id, student_id=needy.id, employer_id=employer.id,
+                                     offer_id=offer.id, session_id=upcoming.id, year_group=10, needs="quiet_space"))
     assessment = make_risk_assessment(offer, [upcoming], kind="upload")
     folder = Path(current_app.config["UPLOAD_FOLDER"])
     folder.mkdir(parents=True, exist_ok=True)

@@ -7,11 +7,12 @@ from flask import Response, jsonify
 from portal.core.refusals import Refusal
 
 # Refusal codes by the status they get. Conflicts (409): the place can't be had as things stand.
-BOOKING_CONFLICTS = ("session_full", "overlap", "duplicate")
+BOOKING_CONFLICTS = ("session_full", "adult_places_full", "overlap", "duplicate")
 DECISION_CONFLICTS = ("wrong_state",)
 CONFLICT_CODES = frozenset(BOOKING_CONFLICTS + DECISION_CONFLICTS)
 # Rules that refuse the request itself (422); any other code but not_found (404) is a 422 as well.
-BOOKING_REFUSALS = ("not_available", "in_past", "too_soon", "too_far_ahead", "year_group", "needs_unsupported", "left")
+BOOKING_REFUSALS = ("not_available", "in_past", "too_soon", "too_far_ahead", "year_group", "needs_unsupported", "left",
+                    "no_supporting_adult", "adult_name_required", "adult_name_too_long")
 DECISION_REFUSALS = ("reason_required",)
 
 

@@ -455,6 +455,9 @@ class BookingRequest(Closed):
     student_ref: Reference = Field(description="Your school's own reference of the student")
     offer_ref: Reference
     session_start: Instant
+    supporting_adult_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = Field(
+        default=None, description="Who attends with the student, required when the student's record says a "
+                                  "supporting adult must attend")
 
 
 class DecisionRequest(Closed):

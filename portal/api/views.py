@@ -81,7 +81,7 @@ def create_booking() -> Any:
         raise ApiError(404, "not_found", "No open offer with that reference has a session starting then",
                        {"offer_ref": "No open offer with this reference has a session at session_start"})
     try:
-        booking = book_student(db.session, user, student, occurrence)
+        booking = book_student(db.session, user, student, occurrence, adult_name=wanted.supporting_adult_name)
     except BookingRefused as refusal:
         raise from_refusal(refusal) from None
     db.session.commit()

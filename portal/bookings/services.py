@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.models import User
 from portal.accounts.recipients import employer_staff_emails
+from portal.adjustments.services import grants_for
 from portal.bookings.models import Booking
 from portal.core import audit
 from portal.core.batches import chunked
@@ -44,8 +45,9 @@ class BookingRefused(Refusal):
 
 
 def eligibility_problems(student: Student, offer: Offer, occurrence: OfferSession, now: dt.datetime,
-                         min_notice_days: int = 1) -> list[BookingRefused]:
-    """Every hard rule the student, offer and session break (empty when the booking may be made)."""
+                         min_notice_days: int = 1, agreed: frozenset[str] = frozenset()) -> list[BookingRefused]:
+    """Every hard rule the student, offer and session break (empty when the booking may be made); `agreed` are the
+    needs the employer said yes to for this session."""
     problems = []
     if offer.status != OfferStatus.PUBLISHED.value or not offer.employer.is_vetted:
         problems.append(BookingRefused("not_available", "This offer is not open for booking"))
@@ -59,7 +61,7 @@ def eligibility_problems(student: Student, offer: Offer, occurrence: OfferSessio
         problems.append(BookingRefused("too_far_ahead", "Sessions can be booked up to two years ahead"))
     if student.year_group not in offer.year_group_numbers:
         problems.append(BookingRefused("year_group", f"Not open to Year {student.year_group}"))
-    unsupported = sorted(set(student.need_codes) - set(offer.feature_codes))
+    unsupported = sorted(set(student.need_codes) - set(offer.feature_codes) - agreed)
     if unsupported:
         labels = ", ".join(AccessFeature(code).label.lower() for code in unsupported)
         problems.append(BookingRefused("needs_unsupported", f"The offer does not support: {labels}"))
@@ -79,14 +81,33 @@ def take_place(session: DbSession, session_id: int) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def release_place(session: DbSession, session_id: int) -> None:
-    """Give a place back to a session."""
+def take_adult_place(session: DbSession, session_id: int) -> bool:
+    """Atomically take one supporting adult's place on a session (against its offer's limit); False when none is left."""
+    limit = select(Offer.supporting_adults_max).where(Offer.id == OfferSession.offer_id).scalar_subquery()
+    result = session.execute(
+        update(OfferSession)
+        .where(OfferSession.id == session_id, OfferSession.adults_booked < limit)
+        .values(adults_booked=OfferSession.adults_booked + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def release_place(session: DbSession, session_id: int, *, with_adult: bool = False) -> None:
+    """Give a place back to a session (and the supporting adult's, when the booking had one)."""
     session.execute(
         update(OfferSession)
         .where(OfferSession.id == session_id, OfferSession.booked > 0)
         .values(booked=OfferSession.booked - 1)
         .execution_options(synchronize_session=False)
     )
+    if with_adult:
+        session.execute(
+            update(OfferSession)
+            .where(OfferSession.id == session_id, OfferSession.adults_booked > 0)
+            .values(adults_booked=OfferSession.adults_booked - 1)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def overlapping_booking(session: DbSession, student_id: int, starts_at: dt.datetime, ends_at: dt.datetime) -> Booking | None:
@@ -100,17 +121,40 @@ def overlapping_booking(session: DbSession, student_id: int, starts_at: dt.datet
     ).first()
 
 
+ADULT_NAME_MAX = 120
+
+
+def _supporting_adult(student: Student, offer: Offer, adult_name: str | None) -> str | None:
+    """The name of the adult who attends with the student, when the student needs one; refused when missing."""
+    if not student.needs_supporting_adult:
+        return None
+    if offer.supporting_adults_max < 1:
+        raise BookingRefused("no_supporting_adult", f"{student.first_name} must attend with a supporting adult, "
+                             "and this offer cannot take one", field="adult_name")
+    name = " ".join((adult_name or "").split())
+    if not name:
+        raise BookingRefused("adult_name_required", f"Enter the name of the supporting adult who will attend with "
+                             f"{student.first_name}", field="adult_name")
+    if len(name) > ADULT_NAME_MAX:
+        raise BookingRefused("adult_name_too_long", f"The supporting adult's name must be {ADULT_NAME_MAX} characters "
+                             "or fewer", field="adult_name")
+    return name
+
+
 def book_student(session: DbSession, staff: User, student: Student, occurrence: OfferSession,
-                 now: dt.datetime | None = None) -> Booking:
-    """Request a place for a student of the staff member's school; raises BookingRefused."""
+                 now: dt.datetime | None = None, adult_name: str | None = None) -> Booking:
+    """Request a place for a student of the staff member's school (and one for the supporting adult the student
+    must attend with, named by `adult_name`); raises BookingRefused."""
     now = now or utcnow()
     if student.school_id != staff.school_id:
         raise BookingRefused("not_found", "No such student")
     session.scalars(select(Student.id).where(Student.id == student.id).with_for_update()).first()  # one booking at a time per student
     offer = occurrence.offer
-    problems = eligibility_problems(student, offer, occurrence, now, student.school.min_notice_days)
+    agreed = grants_for(session, student).needs_for(occurrence.id)
+    problems = eligibility_problems(student, offer, occurrence, now, student.school.min_notice_days, agreed)
     if problems:
         raise problems[0]
+    adult = _supporting_adult(student, offer, adult_name)
     clash = overlapping_booking(session, student.id, occurrence.starts_at, occurrence.ends_at)
     if clash is not None:
         same = clash.session_id == occurrence.id
@@ -125,6 +169,8 @@ def book_student(session: DbSession, staff: User, student: Student, occurrence: 
     try:
         if not take_place(session, occurrence.id):
             raise BookingRefused("session_full", "This session is full")
+        if adult is not None and not take_adult_place(session, occurrence.id):
+            raise BookingRefused("adult_places_full", "There is no place left on this session for a supporting adult")
         if booking is None:
             booking = Booking(student_id=student.id, session_id=occurrence.id, school_id=student.school_id,
                               employer_id=offer.employer_id)
@@ -133,6 +179,8 @@ def book_student(session: DbSession, staff: User, student: Student, occurrence: 
         booking.status, booking.requested_by_id, booking.requested_at = BookingStatus.REQUESTED.value, staff.id, now
         booking.decided_by_id = booking.decided_at = booking.decline_reason = None
         booking.closed_at = booking.close_reason = None
+        booking.supporting_adult_name = adult
+        booking.supporting_adult_role = student.supporting_adult if adult is not None else None
         savepoint.commit()
     except BookingRefused:
         savepoint.rollback()
@@ -143,7 +191,7 @@ def book_student(session: DbSession, staff: User, student: Student, occurrence: 
         raise BookingRefused("duplicate", f"{student.first_name} is already booked on this session") from None
     audit.record(session, "booking_requested", "booking", booking.id, school_id=student.school_id, actor=staff)
     for email in employer_staff_emails(session, offer.employer_id):
-        notify(session, "booking_requested", email, employer_id=offer.employer_id, student=student, offer=offer,
+        notify(session, "booking_requested", email, employer_id=offer.employer_id, student=student, offer=offer, booking=booking,
                occurrence=occurrence, link=absolute_url("bookings.employer_booking", booking_id=booking.id))
     return booking
 
@@ -165,12 +213,14 @@ def students_to_book(session: DbSession, scope: Select[Any], occurrence: OfferSe
 
 
 def book_students(session: DbSession, staff: User, students: Iterable[Student], occurrence: OfferSession,
-                  now: dt.datetime | None = None) -> GroupOutcome:
-    """Book several students onto one session, each on its own; the rest go on when one is refused."""
+                  now: dt.datetime | None = None, adult_names: Mapping[int, str] | None = None) -> GroupOutcome:
+    """Book several students onto one session, each on its own (with the supporting adults named per student id);
+    the rest go on when one is refused."""
     outcome = GroupOutcome([], [])
     for student in students:
         try:
-            outcome.booked.append(book_student(session, staff, student, occurrence, now))
+            outcome.booked.append(book_student(session, staff, student, occurrence, now,
+                                               (adult_names or {}).get(student.id)))
         except BookingRefused as refusal:
             outcome.refused.append((student, refusal))
     return outcome
@@ -202,7 +252,7 @@ def decide(session: DbSession, employer_user: User, booking: Booking, accept: bo
     booking.decided_by_id, booking.decided_at = employer_user.id, now
     if not accept:
         booking.decline_reason = reason.strip()
-        release_place(session, booking.session_id)
+        release_place(session, booking.session_id, with_adult=booking.supporting_adult_name is not None)
     audit.record(session, f"booking_{booking.status}", "booking", booking.id, school_id=booking.school_id, actor=employer_user)
     offer = booking.session.offer
     _notify_school(session, booking, "booking_decided", offer=offer, accepted=accept)
@@ -218,7 +268,7 @@ def cancel(session: DbSession, user: User, booking: Booking, reason: str = "", n
         raise BookingRefused("already_started", "This session has already started, so the booking cannot be cancelled")
     booking.status = BookingStatus.CANCELLED.value
     booking.closed_at, booking.close_reason = now, reason.strip() or None
-    release_place(session, booking.session_id)
+    release_place(session, booking.session_id, with_adult=booking.supporting_adult_name is not None)
     audit.record(session, "booking_cancelled", "booking", booking.id, school_id=booking.school_id, actor=user)
     offer = booking.session.offer
     for email in employer_staff_emails(session, booking.employer_id):

@@ -94,7 +94,8 @@ def book() -> Any:
     students = services.students_chosen(db.session, access.students_of(current_user), form.student_ids.data or [])
     if len(students) != len(set(form.student_ids.data or [])):
         abort(404)  # a student of another school: never reveal whether they exist
-    outcome = services.book_students(db.session, current_user, students, occurrence)
+    adult_names = {student.id: request.form.get(f"adult_name-{student.id}", "") for student in students}
+    outcome = services.book_students(db.session, current_user, students, occurrence, adult_names=adult_names)
     db.session.commit()
     return render_template("bookings/booked.html", outcome=outcome, occurrence=occurrence)
 

@@ -219,6 +219,7 @@ class MatchRule(Coded):
     FULL = ("full", "A free place")
     NOTICE = ("notice", "Far enough ahead for the school's notice")
     BUSY = ("busy", "Not at a time the student is already booked")
+    SUPPORTING_ADULT = ("supporting_adult", "A place for the student's supporting adult")
     DISTANCE = ("distance", "Within the distance")
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 
 from portal.access import allow, public
 from portal.accounts.services import home_endpoint
+from portal.adjustments.services import pending_count
 from portal.bookings.services import bookings_on_record
 from portal.compliance.checklist import school_at_risk_count
 from portal.core.dates import london_date
@@ -84,7 +85,8 @@ def school_home() -> Any:
 @allow(Role.EMPLOYER)
 def employer_home() -> Any:
     """The employer's overview."""
-    return render_template("home/employer_home.html", employer=current_user.employer)
+    return render_template("home/employer_home.html", employer=current_user.employer,
+                           pending_requests=pending_count(db.session, current_user.employer_id))
 
 
 @bp.route("/my-record")

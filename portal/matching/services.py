@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, exists, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from portal.adjustments.services import Grants, grants_for
 from portal.bookings.models import Booking
 from portal.core.dates import london_date, start_of_london_day
 from portal.core.vocab import (
@@ -32,6 +33,7 @@ from portal.core.vocab import (
     MatchRule,
     Sector,
     SendStatus,
+    SupportingAdultRole,
 )
 from portal.db import DbSession, utcnow
 from portal.offers.models import Offer, OfferFeature, OfferSector, OfferSession
@@ -128,6 +130,7 @@ class Rules:
     free_place: bool = True
     notice: bool = True
     filters: bool = True
+    supporting_adult: bool = True  # for a student who must attend with one: the offer accepts one, a place is free
 
 
 def _history(session: DbSession, student_ids: Sequence[int]) -> dict[int, set[str]]:
@@ -154,8 +157,16 @@ def _query_for(request: MatchRequest, school: School, year_group: int | None, ne
     )
 
 
-def _bookable_session(request: MatchRequest, now: dt.datetime, min_notice_days: int, rules: Rules) -> ColumnElement[bool]:
-    """The offer has a session inside the window, far enough ahead, with a free place (as far as `rules` ask)."""
+def _adult_place_free() -> ColumnElement[bool]:
+    """The session still has a place for a supporting adult (against its offer's limit)."""
+    limit = select(Offer.supporting_adults_max).where(Offer.id == OfferSession.offer_id).scalar_subquery()
+    return OfferSession.adults_booked < limit
+
+
+def _bookable_session(request: MatchRequest, now: dt.datetime, min_notice_days: int, rules: Rules,
+                      adult: bool = False) -> ColumnElement[bool]:
+    """The offer has a session inside the window, far enough ahead, with a free place (as far as `rules` ask), and
+    with a place for the student's supporting adult when `adult`."""
     start, end = session_window(OfferQuery(date_from=request.date_from, date_to=request.date_to) if rules.dates
                                 else OfferQuery(), now)
     if rules.notice:
@@ -165,6 +176,8 @@ def _bookable_session(request: MatchRequest, now: dt.datetime, min_notice_days: 
         conditions.append(OfferSession.starts_at < end)
     if rules.free_place:
         conditions.append(OfferSession.booked < OfferSession.capacity)
+    if adult:
+        conditions.append(OfferSession.adults_booked < Offer.supporting_adults_max)
     return exists().where(*conditions)
 
 
@@ -196,7 +209,8 @@ def student_query(student: Student, request: MatchRequest, now: dt.datetime, *, 
                      date_to=request.date_to if rules.dates else None, radius_km=request.radius_km),
         school, student.year_group if rules.year_group else None,
         student.need_codes if needs is None else needs, request.radius_km if radius is None else radius)
-    return replace(query, extra=(_bookable_session(request, now, school.min_notice_days, rules),
+    adult = student.needs_supporting_adult and rules.supporting_adult
+    return replace(query, extra=(_bookable_session(request, now, school.min_notice_days, rules, adult),
                                  _not_taken(student.id)))
 
 
@@ -235,13 +249,16 @@ def _briefs(session: DbSession, ids: Sequence[int]) -> dict[int, _Brief]:
 
 
 def _free_sessions(session: DbSession, offer_ids: Sequence[int], request: MatchRequest, now: dt.datetime,
-                   min_notice_days: int, *, free_only: bool = True) -> dict[int, list[OfferSession]]:
-    """Sessions of these offers in the window, far enough ahead, with a free place (unless not asked), soonest first."""
+                   min_notice_days: int, *, free_only: bool = True, adult: bool = False) -> dict[int, list[OfferSession]]:
+    """Sessions of these offers in the window, far enough ahead, with a free place (unless not asked) and a
+    supporting adult's place when `adult`, soonest first."""
     start, end = session_window(OfferQuery(date_from=request.date_from, date_to=request.date_to), now)
     earliest_day = london_date(now) + dt.timedelta(days=min_notice_days)
     conditions = [OfferSession.offer_id.in_(list(offer_ids)), OfferSession.starts_at > start]
     if free_only:
         conditions.append(OfferSession.booked < OfferSession.capacity)
+    if adult:
+        conditions.append(_adult_place_free())
     if end is not None:
         conditions.append(OfferSession.starts_at < end)
     sessions: dict[int, list[OfferSession]] = {}
@@ -316,7 +333,8 @@ def _available(session: DbSession, student: Student, query: OfferQuery, request:
     candidates = _candidates(session, query, now, limit)
     window = request if rules.dates else replace(request, date_from=None, date_to=None)
     free = _free_sessions(session, [offer_id for offer_id, _ in candidates], window, now,
-                          student.school.min_notice_days if rules.notice else 0, free_only=rules.free_place)
+                          student.school.min_notice_days if rules.notice else 0, free_only=rules.free_place,
+                          adult=student.needs_supporting_adult and rules.supporting_adult)
     busy = _busy(session, [student.id], [s for sessions in free.values() for s in sessions]) if busy_counts else set()
     found = []
     for offer_id, distance in candidates:
@@ -331,6 +349,9 @@ def match_student(session: DbSession, student: Student, request: MatchRequest, n
     """Ranked, explained sessions one student can be booked on; near misses; true reasons when there are none."""
     now = now or utcnow()
     available = _available(session, student, student_query(student, request, now), request, now)
+    grants = grants_for(session, student)
+    if grants.offers:
+        available += _granted(session, student, request, now, grants, {offer_id for offer_id, _, _ in available})
     done = _history(session, [student.id])[student.id]
     briefs = _briefs(session, [offer_id for offer_id, _, _ in available])
     scored = []
@@ -348,6 +369,14 @@ def match_student(session: DbSession, student: Student, request: MatchRequest, n
         score, distance, occurrence, outside, offer_id = entry
         offer = offers[offer_id]
         _, reasons, _ = score_match(offer, distance, request.radius_km, student, done)
+        if student.supporting_adult is not None:
+            left = offer.supporting_adults_max - occurrence.adults_booked
+            adult = SupportingAdultRole(student.supporting_adult).in_sentence
+            reasons.append(f"room for the {adult} to attend "
+                           f"({left} supporting adult place{'s' if left != 1 else ''} left)")
+        agreed = sorted(grants.needs_for(occurrence.id) - set(offer.feature_codes))
+        if agreed:
+            reasons.append(f"{employer_agreed(agreed)} for this session")
         return Match(offer, occurrence, distance, score, reasons, outside)
 
     outcome = MatchOutcome(student, [as_match(entry) for entry in shown])
@@ -355,10 +384,39 @@ def match_student(session: DbSession, student: Student, request: MatchRequest, n
         chosen = as_match(different)
         outcome.something_different = replace(chosen, reasons=[*chosen.reasons, "something different: outside their interests"])
     if student.need_codes:
-        outcome.near_misses = near_misses(session, student, request, now)
+        matched = {offer_id for offer_id, _, _ in available}
+        outcome.near_misses = [miss for miss in near_misses(session, student, request, now)
+                               if miss.offer.id not in matched]
     if not scored:
         explain_no_match(session, student, request, now, outcome)
     return outcome
+
+
+def employer_agreed(codes: Sequence[str]) -> str:
+    """'the employer agreed to provide flexible hours'."""
+    return "the employer agreed to provide " + " and ".join(AccessFeature(code).in_sentence for code in codes)
+
+
+def _granted(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime, grants: Grants,
+             found: set[int]) -> list[tuple[int, float | None, list[OfferSession]]]:
+    """Offers not found by the strict rules whose sessions an employer's yes makes fit: every other rule holds
+    and each need is either on the offer or agreed for that very session."""
+    wanted = sorted(grants.offers - found)
+    if not wanted:
+        return []
+    query = student_query(student, request, now, needs=())
+    query = replace(query, extra=(*query.extra, Offer.id.in_(wanted)))
+    supported: dict[int, set[str]] = {offer_id: set() for offer_id in wanted}
+    for offer_id, feature in session.execute(
+            select(OfferFeature.offer_id, OfferFeature.feature).where(OfferFeature.offer_id.in_(wanted))):
+        supported[offer_id].add(feature)
+    needs = set(student.need_codes)
+    granted = []
+    for offer_id, distance, sessions in _available(session, student, query, request, now):
+        fitting = [s for s in sessions if needs <= supported[offer_id] | grants.needs_for(s.id)]
+        if fitting:
+            granted.append((offer_id, distance, fitting))
+    return granted
 
 
 def near_misses(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime) -> list[NearMiss]:
@@ -475,6 +533,10 @@ def _blocking_rules(session: DbSession, student: Student, request: MatchRequest,
         blocked.append(MatchRule.FILTERS)
         said.append(f"No session {where} that {name} could otherwise book is of the kinds of activity or sectors "
                     "chosen; there are others")
+    if student.needs_supporting_adult and relaxing(supporting_adult=False):
+        blocked.append(MatchRule.SUPPORTING_ADULT)
+        said.append(f"No session {where} that {name} could otherwise book has a place for the supporting adult "
+                    f"{name} must attend with")
     if relaxing(free_place=False):
         blocked.append(MatchRule.FULL)
         said.append(f"Every session {where} that {name} could otherwise book is full")
@@ -553,6 +615,8 @@ def match_group(session: DbSession, school: School, students: Sequence[Student],
                 misfits.append((student, f"not open to Year {student.year_group}"))
             elif missing:
                 misfits.append((student, "needs " + ", ".join(AccessFeature(c).in_sentence for c in missing)))
+            elif student.needs_supporting_adult and occurrence.adults_booked >= offer.supporting_adults_max:
+                misfits.append((student, "must attend with a supporting adult: no place for one"))
             elif (student.id, offer_id) in taken:
                 misfits.append((student, "already booked on or done this offer"))
             elif (student.id, occurrence.id) in busy:

@@ -163,6 +163,12 @@ class OfferForm(PortalForm):
                                 validators=[Optional(), Length(max=5000)])
     travel_notes = TextAreaField("Travel notes", filters=[strip_filter], validators=[Optional(), Length(max=2000)],
                                  description="Parking, public transport, where to come in.")
+    supporting_adults_max = IntegerField(
+        "Supporting adults who can come, per session", default=0,
+        validators=[Optional(), NumberRange(0, 20, "Supporting adults must be between 0 and 20")],
+        description=("Some students must attend with a teaching assistant, job coach or parent. Their places do not "
+                     "count against the student places. Enter 0 if no supporting adult can come."),
+    )
     features = MultiCheckboxField(
         "SEND-ready features", choices=AccessFeature.choices(), validators=[Optional()],
         description="Select only what you can really provide. Schools match students' needs against these.",

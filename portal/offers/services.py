@@ -180,6 +180,7 @@ class OfferDetails:
     learning_outcomes: str = ""
     preparation: str = ""
     travel_notes: str = ""
+    supporting_adults_max: int = 0
     features: dict[str, str] = field(default_factory=dict)  # feature code -> note ("" for none)
 
 
@@ -244,6 +245,7 @@ def _apply_details(offer: Offer, employer: Employer, details: OfferDetails) -> N
     offer.learning_outcomes = details.learning_outcomes
     offer.preparation = details.preparation
     offer.travel_notes = details.travel_notes
+    offer.supporting_adults_max = max(0, details.supporting_adults_max)
     if offer.sector_codes != sorted(set(details.sectors)):
         offer.sectors = [OfferSector(sector=code) for code in sorted(set(details.sectors))]
     if offer.year_group_numbers != sorted(set(details.year_groups)):

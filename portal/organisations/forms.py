@@ -25,7 +25,14 @@ from portal.core.forms import (
     lower_filter,
     strip_filter,
 )
-from portal.core.vocab import YEAR_GROUPS, AccessFeature, Sector, SendStatus, year_group_label
+from portal.core.vocab import (
+    YEAR_GROUPS,
+    AccessFeature,
+    Sector,
+    SendStatus,
+    SupportingAdultRole,
+    year_group_label,
+)
 from portal.organisations.upn import UPN_PATTERN
 
 
@@ -60,6 +67,11 @@ class StudentForm(PortalForm):
     needs = MultiCheckboxField(
         "Access needs", choices=AccessFeature.choices(), validators=[Optional()],
         description="Select every adjustment the student needs. Employers see these, and only offers that support all of them are matched.",
+    )
+    supporting_adult = SelectField(
+        "Must a supporting adult attend with the student?",
+        choices=[("", "No, the student can attend alone"), *SupportingAdultRole.choices()], validators=[Optional()],
+        description="Such a student is matched only to offers that accept a supporting adult; employers see that one will come.",
     )
     disadvantaged = RadioField(
         "Disadvantaged (pupil premium)", choices=[("no", "No"), ("yes", "Yes")], default="no",

@@ -164,6 +164,11 @@ class Student(Model):
         return f"{self.first_name} {self.last_name}"
 
     @property
+    def needs_supporting_adult(self) -> bool:
+        """Whether the student must attend with a supporting adult (only offers that accept one fit)."""
+        return self.supporting_adult is not None
+
+    @property
     def roster_details(self) -> str:
         """What tells two students of one name apart, for staff: year, tutor group and the school's reference."""
         group = f", {self.tutor_group}" if self.tutor_group else ""

@@ -39,6 +39,7 @@ class StudentDetails:
     email: str | None = None
     needs: list[str] = field(default_factory=list)
     interests: list[str] = field(default_factory=list)
+    supporting_adult: str | None = None  # a SupportingAdultRole code
 
 
 def _check_unique_ref(session: DbSession, school: School, ref: str, student_id: int | None) -> None:
@@ -62,6 +63,7 @@ def apply_details(student: Student, details: StudentDetails) -> None:
     student.upn = details.upn or None
     student.tutor_group = details.tutor_group or None
     student.email = details.email or None
+    student.supporting_adult = details.supporting_adult or None
     wanted_needs = sorted(set(details.needs))
     if student.need_codes != wanted_needs:
         student.needs = [StudentNeed(need=code) for code in wanted_needs]

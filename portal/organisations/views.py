@@ -16,6 +16,7 @@ from portal.accounts.services import (
     student_account,
     students_with_sign_in,
 )
+from portal.adjustments.services import answer_rates
 from portal.core import import_jobs
 from portal.core.cleaning import accepts_large_files
 from portal.core.ids import parse_id
@@ -61,6 +62,7 @@ def _details_from(form: StudentForm) -> services.StudentDetails:
         send_status=form.send_status.data, disadvantaged=form.disadvantaged.data == "yes",
         upn=form.upn.data or None, tutor_group=form.tutor_group.data or None,
         email=form.email.data or None, needs=form.needs.data or [], interests=form.interests.data or [],
+        supporting_adult=form.supporting_adult.data or None,
     )
 
 
@@ -275,7 +277,9 @@ def hub_employers() -> Any:
         query = query.where(Employer.vetting_status == status)
     query = query.order_by((Employer.vetting_status == VettingStatus.VETTED.value), Employer.name)
     page = paginate(query, per_page=50)
-    return render_template("organisations/hub_employers.html", page=page, status=status, confirm=ConfirmForm())
+    rates = answer_rates(db.session, current_user.hub_id, [employer.id for employer in page.items])
+    return render_template("organisations/hub_employers.html", page=page, status=status, confirm=ConfirmForm(),
+                           rates=rates)
 
 
 @bp.route("/hub/employers/<int:employer_id>/vetting", methods=["POST"])

@@ -96,7 +96,8 @@ def _codes_raised(function) -> set[str]:
 
 
 def test_every_booking_refusal_is_documented_under_its_status():
-    booking_codes = _codes_raised(booking_services.book_student) | _codes_raised(booking_services.eligibility_problems)
+    booking_codes = (_codes_raised(booking_services.book_student) | _codes_raised(booking_services.eligibility_problems)
+                     | _codes_raised(booking_services._supporting_adult))
     assert booking_codes - {"not_found"} == set(BOOKING_CONFLICTS) | set(BOOKING_REFUSALS)
     assert _codes_raised(booking_services.decide) - {"not_found"} <= set(DECISION_CONFLICTS) | set(DECISION_REFUSALS)
     conflict = response_schema("/bookings", "post", 409)["allOf"][1]["properties"]["code"]["enum"]

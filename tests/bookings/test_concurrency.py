@@ -25,7 +25,8 @@ ATTEMPTS = 50
 PLACES = 5
 
 
-def _world(engine) -> dict[str, object]:
+def _world(engine, *, adults_max: int = 0, supporting_adult: str | None = None,
+           capacity: int = PLACES) -> dict[str, object]:
     """Committed data: one school with 50 students, one published offer with a 5-place session."""
     with Session(engine) as s, s.begin():
         school = School(urn="990999", name="Concurrency High", school_type="mainstream", postcode="M13 9PL",
@@ -37,14 +38,15 @@ def _world(engine) -> dict[str, object]:
         staff = User(email="race-staff@example.org", role="school", school_id=school.id, password_hash="x")
         offer = Offer(offer_ref="OF-RACE", employer_id=employer.id, title="Race", activity_type="workplace_visit",
                       delivery_mode="on_site", latitude=53.48, longitude=-2.24, status="published",
-                      uses_employer_location=False)
+                      uses_employer_location=False, supporting_adults_max=adults_max)
         offer.year_groups = [OfferYearGroup(year_group=10)]
         s.add_all([staff, offer])
         s.flush()
         start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=10)
-        occurrence = OfferSession(offer_id=offer.id, starts_at=start, ends_at=start + dt.timedelta(hours=4), capacity=PLACES)
+        occurrence = OfferSession(offer_id=offer.id, starts_at=start, ends_at=start + dt.timedelta(hours=4), capacity=capacity)
         students = [Student(school_id=school.id, student_ref=f"RACE{i:02d}", first_name=f"Racer{i}", last_name="Test",
-                            year_group=10, date_of_birth=dt.date(2011, 1, 1)) for i in range(ATTEMPTS)]
+                            year_group=10, date_of_birth=dt.date(2011, 1, 1), supporting_adult=supporting_adult)
+                    for i in range(ATTEMPTS)]
         s.add(occurrence)
         s.add_all(students)
         s.flush()
@@ -65,9 +67,8 @@ def _clean(engine, ids: dict[str, object]) -> None:
         s.execute(delete(Employer).where(Employer.id == ids["employer"]))
 
 
-def test_fifty_simultaneous_bookings_fill_five_places_exactly(app):
-    engine = db.engine
-    ids = _world(engine)
+def _race(app, engine, ids: dict[str, object]) -> Counter[str]:
+    """Every student of the world asks for the session at the same moment; the refusal codes, counted."""
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
     barrier = threading.Barrier(ATTEMPTS)
@@ -82,7 +83,7 @@ def test_fifty_simultaneous_bookings_fill_five_places_exactly(app):
             s.commit()  # end the loading transaction: on SQLite it holds the write lock
             barrier.wait()
             try:
-                book_student(s, staff, student, occurrence)
+                book_student(s, staff, student, occurrence, adult_name=f"Adult of {student.first_name}")
                 s.commit()
                 result = "booked"
             except BookingRefused as refusal:
@@ -91,16 +92,41 @@ def test_fifty_simultaneous_bookings_fill_five_places_exactly(app):
         with lock:
             outcomes[result] += 1
 
-    threads = [threading.Thread(target=attempt, args=(sid,)) for sid in ids["students"]]
+    threads = [threading.Thread(target=attempt, args=(sid,)) for sid in ids["students"]]  # type: ignore[attr-defined]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return outcomes
+
+
+def test_fifty_simultaneous_bookings_fill_five_places_exactly(app):
+    engine = db.engine
+    ids = _world(engine)
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
+        outcomes = _race(app, engine, ids)
         with Session(engine) as s:
             booked = s.scalar(select(OfferSession.booked).where(OfferSession.id == ids["session"]))
             rows = s.scalars(select(Booking).where(Booking.session_id == ids["session"])).all()
         assert outcomes == Counter({"booked": PLACES, "session_full": ATTEMPTS - PLACES})
         assert booked == PLACES and len(rows) == PLACES
+    finally:
+        _clean(engine, ids)
+
+
+def test_supporting_adults_places_are_counted_apart_and_never_over_the_offers_limit(app):
+    """Fifty students who each must attend with a teaching assistant, 3 adult places and 50 student places: exactly
+    3 are booked, the rest are refused for want of an adult place, and the student places taken are 3, not more."""
+    engine = db.engine
+    ids = _world(engine, adults_max=3, supporting_adult="teaching_assistant", capacity=ATTEMPTS)
+    try:
+        outcomes = _race(app, engine, ids)
+        with Session(engine) as s:
+            booked, adults = s.execute(select(OfferSession.booked, OfferSession.adults_booked)
+                                       .where(OfferSession.id == ids["session"])).one()
+            named = s.scalars(select(Booking.supporting_adult_name).where(Booking.session_id == ids["session"])).all()
+        assert outcomes == Counter({"booked": 3, "adult_places_full": ATTEMPTS - 3})
+        assert (booked, adults) == (3, 3)
+        assert len(named) == 3 and all(name and name.startswith("Adult of Racer") for name in named)
     finally:
         _clean(engine, ids)

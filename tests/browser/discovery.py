@@ -227,6 +227,8 @@ def _session_id(ctx: ResolveContext) -> int:
     from portal.offers.models import OfferSession
 
     offer_id = ctx.values.get("offer_id")
+    if offer_id is None and ctx.role == Role.SCHOOL.value and "student_id" in ctx.values:
+        return _near_miss_session(ctx)
     if offer_id is None:
         return _teach(ctx, "session_id", "it only knows sessions of an <offer_id> given earlier in the URL")
     session_id = db.session.scalars(
@@ -235,6 +237,38 @@ def _session_id(ctx: ResolveContext) -> int:
     if session_id is None:
         return _teach(ctx, "session_id", f"offer {offer_id} has no sessions in the demo data")
     return session_id
+
+
+def _near_miss_session(ctx: ResolveContext) -> int:
+    """A future session of an offer schools can see, one lacking a need of the chosen student when there is one."""
+    from portal.offers.models import Offer, OfferSession
+    from portal.offers.services import visible_to_schools
+
+    student = db.session.get(Student, ctx.values["student_id"])
+    needs = set(student.need_codes) if student is not None else set()
+    fallback = None
+    for occurrence in db.session.scalars(select(OfferSession).join(Offer).where(
+            OfferSession.starts_at > utcnow()).order_by(OfferSession.starts_at, OfferSession.id)):
+        if not visible_to_schools(occurrence.offer):
+            continue
+        if needs - set(occurrence.offer.feature_codes):
+            return occurrence.id
+        fallback = fallback or occurrence.id
+    return fallback if fallback is not None else _teach(ctx, "session_id", "no future session schools can see")
+
+
+def _request_id(ctx: ResolveContext) -> int:
+    """An adjustment request to the signed-in employer (the demo data asks one)."""
+    from portal.adjustments.models import AdjustmentRequest
+
+    user = ctx.user
+    if ctx.role == Role.EMPLOYER.value and user is not None:
+        request_id = db.session.scalars(select(AdjustmentRequest.id).where(
+            AdjustmentRequest.employer_id == user.employer_id).order_by(AdjustmentRequest.id)).first()
+        if request_id is not None:
+            return request_id
+        return _teach(ctx, "request_id", "the demo employer has no adjustment request (demo.py asks one)")
+    return _teach(ctx, "request_id", "it only knows adjustment requests for employers")
 
 
 def _supervisor_id(ctx: ResolveContext) -> int:
@@ -410,6 +444,7 @@ RESOLVERS: dict[str, Callable[[ResolveContext], Any]] = {
     "ref": _ref,
     "session_id": _session_id,
     "supervisor_id": _supervisor_id,
+    "request_id": _request_id,
     "token": _token,
     "token_id": _token_id,
 }

@@ -8,6 +8,7 @@ with the calendar, not with 24-hour periods, across the clock changes.
 
 from __future__ import annotations
 
+from portal.scheduler.jobs.adjustments import adjustment_follow_ups
 from portal.scheduler.jobs.common import Counts, Job, latest_step, months_before
 from portal.scheduler.jobs.completion import complete_ended_bookings
 from portal.scheduler.jobs.compliance import (
@@ -23,7 +24,7 @@ from portal.scheduler.jobs.insurance import insurance_reminders
 from portal.scheduler.jobs.retention import purge_dbs_details, purge_leavers
 
 __all__ = [
-    "JOBS", "Counts", "Job", "complete_ended_bookings", "compliance_and_escalations", "compliance_filter",
+    "JOBS", "Counts", "adjustment_follow_ups", "Job", "complete_ended_bookings", "compliance_and_escalations", "compliance_filter",
     "compliance_reminders", "deliver_outbox", "escalations", "feedback_requests", "insurance_reminders",
     "latest_step", "months_before", "purge_dbs_details", "purge_leavers", "reflection_prompts", "weekly_digest",
 ]
@@ -35,6 +36,7 @@ JOBS: list[tuple[str, Job]] = [
     ("feedback_requests", feedback_requests),
     ("compliance_and_escalations", compliance_and_escalations),
     ("insurance_reminders", insurance_reminders),
+    ("adjustment_follow_ups", adjustment_follow_ups),
     ("weekly_digest", weekly_digest),
     ("purge_dbs_details", purge_dbs_details),
     ("purge_leavers", purge_leavers),

@@ -1,0 +1,14 @@
+"""Adjustment requests: employers reminded after 3 days without an answer, requests lapsed (and the asker told) at 5."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from portal.adjustments.services import remind_and_lapse
+from portal.db import DbSession
+from portal.scheduler.jobs.common import Counts
+
+
+def adjustment_follow_ups(session: DbSession, now: dt.datetime) -> Counts:
+    """Remind and lapse unanswered requests; each is claimed by one conditional UPDATE, so no tick repeats another."""
+    return dict(remind_and_lapse(session, now))

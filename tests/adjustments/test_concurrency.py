@@ -1,0 +1,127 @@
+"""One open question per student and session, and one answer per request, under real concurrency: eight asks
+(and then eight answers) sent at the same moment, each in its own connection and transaction, yield exactly one.
+
+Runs on the database of this run (SQLite file, and PostgreSQL when PORTAL_TEST_DATABASE_URL is set).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import Counter
+from collections.abc import Callable
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, joinedload
+
+from portal.accounts.models import User
+from portal.adjustments import services
+from portal.adjustments.models import AdjustmentRequest
+from portal.core.models import AuditEvent, OutboxMessage
+from portal.extensions import db
+from portal.offers.models import Offer, OfferFeature, OfferSession, OfferYearGroup
+from portal.organisations.models import Employer, School, Student, StudentNeed
+
+RACERS = 8
+
+
+def _world(engine) -> dict[str, int]:
+    """Committed: a school and its staff, an employer and its staff, a near miss lacking flexible hours, a student."""
+    with Session(engine) as s, s.begin():
+        school = School(urn="990997", name="Adjustment Race High", school_type="special", postcode="M13 9PL")
+        employer = Employer(ref="adjust-race", name="Adjust Race Ltd", sector="healthcare", postcode="M1 3BN",
+                            vetting_status="vetted")
+        s.add_all([school, employer])
+        s.flush()
+        staff = User(email="adjust-race-school@example.org", role="school", school_id=school.id, password_hash="x")
+        boss = User(email="adjust-race-employer@example.org", role="employer", employer_id=employer.id,
+                    password_hash="x")
+        offer = Offer(offer_ref="OF-ADJUST-RACE", employer_id=employer.id, title="Race", activity_type="workplace_visit",
+                      delivery_mode="on_site", status="published", uses_employer_location=False,
+                      latitude=53.48, longitude=-2.24)
+        offer.year_groups = [OfferYearGroup(year_group=10)]
+        offer.features = [OfferFeature(feature="quiet_space")]
+        student = Student(school_id=school.id, student_ref="AR1", first_name="Rae", last_name="Test", year_group=10,
+                          date_of_birth=dt.date(2011, 1, 1))
+        student.needs = [StudentNeed(need="quiet_space"), StudentNeed(need="flexible_hours")]
+        s.add_all([staff, boss, offer, student])
+        s.flush()
+        start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=10)
+        occurrence = OfferSession(offer_id=offer.id, starts_at=start, ends_at=start + dt.timedelta(hours=4), capacity=5)
+        s.add(occurrence)
+        s.flush()
+        return {"school": school.id, "employer": employer.id, "staff": staff.id, "boss": boss.id, "offer": offer.id,
+                "student": student.id, "session": occurrence.id}
+
+
+def _clean(engine, ids: dict[str, int]) -> None:
+    """Remove everything the test committed."""
+    with Session(engine) as s, s.begin():
+        s.execute(delete(AuditEvent).where(AuditEvent.actor_id.in_([ids["staff"], ids["boss"]])))
+        s.execute(delete(OutboxMessage).where(OutboxMessage.recipient.like("adjust-race-%")))
+        s.execute(delete(AdjustmentRequest).where(AdjustmentRequest.offer_id == ids["offer"]))
+        s.execute(delete(Student).where(Student.id == ids["student"]))
+        s.execute(delete(Offer).where(Offer.id == ids["offer"]))
+        s.execute(delete(User).where(User.id.in_([ids["staff"], ids["boss"]])))
+        s.execute(delete(School).where(School.id == ids["school"]))
+        s.execute(delete(Employer).where(Employer.id == ids["employer"]))
+
+
+def _race(app, engine, act: Callable[[Session, int], None]) -> Counter[str]:
+    """Run `act` in RACERS threads released together, each committing its own transaction; count the outcomes."""
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+    barrier = threading.Barrier(RACERS)
+
+    def run(index: int) -> None:
+        with app.test_request_context(), Session(engine, expire_on_commit=False) as s:
+            barrier.wait()
+            try:
+                act(s, index)
+                s.commit()
+                result = "done"
+            except services.AdjustmentRefused as refusal:
+                s.rollback()
+                result = refusal.code
+        with lock:
+            outcomes[result] += 1
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(RACERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return outcomes
+
+
+def test_simultaneous_asks_make_one_request_and_simultaneous_answers_record_one(app):
+    engine = db.engine
+    ids = _world(engine)
+
+    def ask(s: Session, _index: int) -> None:
+        staff = s.get(User, ids["staff"])
+        student = s.scalars(select(Student).where(Student.id == ids["student"])
+                            .options(joinedload(Student.school))).one()
+        occurrence = s.get(OfferSession, ids["session"])
+        _ = (student.need_codes, occurrence.offer.employer, occurrence.offer.feature_codes,
+             occurrence.offer.year_group_numbers)
+        services.ask_for_student(s, staff, student, occurrence, ["flexible_hours"])
+
+    def answer(s: Session, index: int) -> None:
+        boss = s.get(User, ids["boss"])
+        request = s.scalars(select(AdjustmentRequest).where(AdjustmentRequest.offer_id == ids["offer"])).one()
+        services.answer(s, boss, request, accept=index % 2 == 0, note=f"answer {index}")
+
+    try:
+        with app.app_context():
+            asked = _race(app, engine, ask)
+            answered = _race(app, engine, answer)
+        with Session(engine) as s:
+            requests = s.scalars(select(AdjustmentRequest).where(AdjustmentRequest.offer_id == ids["offer"])).all()
+            answers = s.scalars(select(AuditEvent.action).where(AuditEvent.actor_id == ids["boss"])).all()
+        assert asked == Counter({"done": 1, "already_asked": RACERS - 1})
+        assert answered == Counter({"done": 1, "already_answered": RACERS - 1})
+        assert len(requests) == 1 and requests[0].status in ("accepted", "declined")
+        assert len(answers) == 1
+    finally:
+        _clean(engine, ids)
