@@ -49,6 +49,41 @@ def benchmarks_command(school_urn: str, year: int | None, as_json: bool) -> None
         click.echo(line + (f"  (gaps: {', '.join(gaps)})" if gaps else ""))
 
 
+@click.group("hub")
+def hub_group() -> None:
+    """A careers hub's views from the command line."""
+
+
+@hub_group.command("gaps")
+@click.option("--hub", "hub_name", required=True, help="Name of the careers hub.")
+@click.option("--radius-km", type=click.FloatRange(0.1, 1200), help="Travel distance for every school (default: "
+              "each school's own).")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+@with_appcontext
+def hub_gaps_command(hub_name: str, radius_km: float | None, as_json: bool) -> None:
+    """The hub's combinations of needs by year group against the sessions that meet them, as the hub page shows."""
+    from portal.db import utcnow
+    from portal.organisations.models import Hub
+    from portal.progress.hub import need_gaps
+
+    hub = db.session.scalars(select(Hub).where(Hub.name == hub_name.strip())).first()
+    if hub is None:
+        raise click.ClickException(f"No hub is called {hub_name!r}")
+    rows = need_gaps(db.session, hub.id, utcnow(), radius_km)
+    if as_json:
+        click.echo(json.dumps([row.as_dict() for row in rows], indent=2))
+        return
+    if not rows:
+        click.echo(f"{hub.name}: no student of the hub's schools has recorded access needs")
+    for row in rows:
+        status = {"none": "NO SUPPLY", "short": "short", "enough": "enough"}[row.status]
+        click.echo(f"Year {row.year_group:<2} {row.needs_label}: {row.students} student(s), {row.sessions} session(s), "
+                   f"{row.free_places} free place(s) [{status}]")
+        for near in row.near_misses:
+            click.echo(f"    {row.near_miss_sentence(near)}: {', '.join(e.name for e in near.employers)}")
+
+
 def register_commands(app: Flask) -> None:
-    """Add `benchmarks_command` to the app's commands."""
+    """Add `benchmarks` and `hub gaps` to the app's commands."""
     app.cli.add_command(benchmarks_command)
+    app.cli.add_command(hub_group)

@@ -127,9 +127,9 @@ def hub_progress() -> Any:
     if not this_year - 10 <= year <= this_year:
         abort(404)
     schools = hub.hub_school_progress(db.session, current_user.hub_id, year, today=today)
-    balance = hub.access_supply_demand(db.session, current_user.hub_id, utcnow())
-    return render_template("progress/hub.html", schools=schools, balance=balance, measures=MEASURES,
-                           year=year, year_label=academic_year_label(year), radius_km=hub.SUPPLY_RADIUS_KM,
+    gaps = hub.need_gaps(db.session, current_user.hub_id, utcnow())
+    return render_template("progress/hub.html", schools=schools, gaps=gaps, measures=MEASURES,
+                           year=year, year_label=academic_year_label(year), horizon_days=hub.GAP_HORIZON_DAYS,
                            years=[(y, academic_year_label(y)) for y in range(this_year, this_year - 4, -1)])
 
 

@@ -665,3 +665,78 @@ def test_student_sees_the_placement_and_writes_a_reflection_with_both_cv_summari
     expect(section).to_contain_text("My reflection")
     expect(section).to_contain_text("shadowing nurses")
     assert_page_passes(tab)
+
+
+# --- journey 7: an adjustment request from a near miss -----------------------------------------
+
+
+def a_student_the_hospital_day_nearly_fits(server: PortalServer) -> tuple[int, str, str]:
+    """A new Northgate Year 10 student needing everything the hospital day has and one thing it lacks:
+    (student id, first name, the lacking need's label)."""
+    from portal.core.vocab import AccessFeature
+
+    suffix = uuid.uuid4().hex[:6].upper()
+    with server.app.app_context():
+        leader = db.session.scalars(select(User).where(User.email == server.logins[Role.SCHOOL.value])).one()
+        offer = db.session.scalars(select(Offer).where(Offer.title == HOSPITAL_DAY)).one()
+        lacking = next(f for f in AccessFeature if f.value not in offer.feature_codes)
+        details = StudentDetails(
+            student_ref=f"J7{suffix}", first_name="Isla", last_name=f"Quinton-{suffix.title()}", year_group=10,
+            date_of_birth=year_10_birthday(6, 2), send_status="ehcp", disadvantaged=False,
+            needs=[*HOSPITAL_DAY_NEEDS, lacking.value], interests=["healthcare"],
+        )
+        student = Student(school_id=leader.school_id)
+        student.school = leader.school
+        apply_details(student, details)
+        db.session.add(student)
+        db.session.commit()
+        return student.id, details.first_name, lacking.label
+
+
+def test_senco_asks_the_employer_of_a_near_miss_the_employer_says_yes_and_the_senco_books(
+    open_tab: Callable[..., Tab], portal_server: PortalServer,
+) -> None:
+    """Journey 7: the hospital day lacks one of Isla's needs, so it is listed under Nearly fits; staff ask the
+    hospital from there, the hospital answers yes with the keyboard, and Isla can then be booked on that session."""
+    student_id, first, lacking = a_student_the_hospital_day_nearly_fits(portal_server)
+    school = open_tab(Role.SCHOOL.value)
+    page = school.page
+    page.goto(f"/match?student_id={student_id}")
+    near = page.locator("article.pp-card").filter(has=page.get_by_role("heading", name=HOSPITAL_DAY, exact=True))
+    expect(near.first).to_contain_text(f"Nearly fits: missing {lacking[0].lower()}{lacking[1:]}")
+    expect(near.get_by_role("button", name=f"Book {first}")).to_have_count(0)
+    near.first.get_by_role("link", name=re.compile(r"^Ask .* whether they could provide")).focus()
+    press_enter_and_wait(page)
+    expect(page.locator("h1")).to_contain_text("for an adjustment")
+    expect(page.get_by_label(lacking, exact=True)).to_be_checked()
+    assert_page_passes(school)
+    tab_to(page, 'the "Send the request" button', control("Send the request"))
+    press_enter_and_wait(page)
+    expect(page.get_by_role("alert")).to_contain_text("You will hear by email")
+    expect(page.locator("main")).to_contain_text("Waiting for an answer")
+
+    employer = open_tab(Role.EMPLOYER.value)
+    answer = employer.page
+    answer.goto("/employer")
+    expect(answer.locator("#adjustment-requests")).to_be_visible()
+    answer.goto("/employer/adjustments")
+    with answer.expect_navigation():
+        answer.get_by_role("link", name=re.compile(r"^Northgate Academy · Year 10")).first.click()
+    expect(answer.locator("main")).to_contain_text(first)
+    expect(answer.locator("main")).not_to_contain_text("Quinton")
+    expect(answer.locator("main")).not_to_contain_text("EHCP")
+    answer.get_by_label("Yes, we can provide it").check()
+    answer.get_by_label("Note for the school").fill("We will set this up on the day.")
+    assert_page_passes(employer)
+    with answer.expect_navigation():
+        answer.get_by_role("button", name="Send answer").click()
+    expect(answer.get_by_role("alert")).to_contain_text("Answer sent to the school")
+
+    page.goto(f"/match?student_id={student_id}")
+    card = page.locator("article.pp-card").filter(has=page.get_by_role("heading", name=HOSPITAL_DAY, exact=True)).first
+    expect(card).to_contain_text("the employer agreed to provide")
+    card.get_by_role("button", name=f"Book {first}", exact=True).focus()
+    press_enter_and_wait(page)
+    expect(page.locator("h1")).to_have_text("1 booking request sent")
+    expect(page.locator("main")).to_contain_text(HOSPITAL_DAY)
+    assert_page_passes(school)
