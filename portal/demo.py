@@ -396,6 +396,7 @@ def seed_demo(session: DbSession, today: dt.date | None = None) -> list[tuple[st
     employer_users = {"mrfh-nhs": logins[2][1], "kier-build": logins[3][1]}
     _seed_placements(session, mainstream, leader, employer_users, demo_student)
     _seed_adjustment_request(session, special, logins[1][1], employers["mrfh-nhs"])
+    _seed_posted_need(session, special, logins[1][1], today)
     return [(label, user.email) for label, user in logins]
 
 
@@ -500,6 +501,21 @@ def _seed_adjustment_request(session: DbSession, school: School, senco: User, em
                 ask_for_student(session, senco, student, miss.session, list(miss.missing))
                 session.flush()
                 return
+
+
+def _seed_posted_need(session: DbSession, school: School, senco: User, today: dt.date) -> None:
+    """The SENCO's posted need for Year 9 work experience next term, open for employers near the school (once)."""
+    from portal.adjustments.models import PostedNeed
+    from portal.adjustments.needs import NeedDetails, post
+
+    if session.scalars(select(PostedNeed.id).where(PostedNeed.school_id == school.id)).first():
+        return
+    start = today + dt.timedelta(days=21)
+    post(session, senco, school, NeedDetails(
+        year_group=9, places=4, date_from=start, date_to=start + dt.timedelta(days=60),
+        need_counts={"quiet_space": 2, "sensory_friendly": 1}, sectors=[],
+        note="A quiet room to step out to matters more than the kind of work."))
+    session.flush()
 
 
 @click.command("seed-demo")

@@ -4,6 +4,7 @@ page without deciding who may see it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,13 @@ import pytest
 from flask import current_app
 
 from portal.accounts.tokens import issue_api_token
-from portal.adjustments.models import AdjustmentRequest
+from portal.adjustments.models import AdjustmentRequest, PostedNeed
 from portal.bookings.models import Booking
 from portal.core.models import ImportJob
 from portal.core.vocab import Role
 from portal.extensions import db
 from tests.factories import (
+    MANCHESTER,
     make_employer,
     make_hub,
     make_offer,
@@ -73,6 +75,13 @@ EXPECTED: dict[str, Any] = {
     "adjustments.hub_requests": {H},
     "adjustments.employer_requests": {E},
     "adjustments.employer_request": {E},
+    "adjustments.school_needs": {S},
+    "adjustments.school_need_new": {S},
+    "adjustments.hub_needs": {H},
+    "adjustments.hub_need_new": {H},
+    "adjustments.need_withdraw": {S, H},
+    "adjustments.employer_needs": {E},
+    "adjustments.employer_need": {E},
     "bookings.book": {S},
     "bookings.book_session": {S},
     "bookings.school_bookings": {S},
@@ -184,6 +193,13 @@ def world() -> dict[str, Any]:
     db.session.add(adjustment)
     db.session.flush()
     ids["request_id"] = adjustment.id
+    school.latitude, school.longitude = employer.latitude, employer.longitude = MANCHESTER  # the need reaches it
+    need = PostedNeed(school_id=school.id, hub_id=hub.id, year_group=10, places=2, date_from=dt.date.today(),
+                      date_to=dt.date.today() + dt.timedelta(days=60), need_counts={}, expires_on=dt.date.today()
+                      + dt.timedelta(days=30))
+    db.session.add(need)
+    db.session.flush()
+    ids["need_id"] = need.id
     return {"users": users, "ids": ids, "tokens": tokens, "bearer": bearer}
 
 

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portal import create_app
-from portal.adjustments.models import AdjustmentRequest
+from portal.adjustments.models import AdjustmentRequest, PostedNeed
 from portal.core.forms import DateInputField
 from portal.core.vocab import Role, VettingStatus
 from portal.extensions import db
@@ -42,6 +42,7 @@ from tests.browser.discovery import (
 )
 from tests.conftest import make_test_config, sign_in_as
 from tests.factories import (
+    MANCHESTER,
     make_booking,
     make_employer,
     make_hub,
@@ -298,6 +299,10 @@ def world() -> dict[str, Any]:
     needy = make_student(school, needs=["quiet_space"])  # a near miss of the offer: the employer answers its request
     db.session.add(AdjustmentRequest(school_id=school.id, hub_id=hub.id, student_id=needy.id, employer_id=employer.id,
                                      offer_id=offer.id, session_id=upcoming.id, year_group=10, needs="quiet_space"))
+    school.latitude, school.longitude = employer.latitude, employer.longitude = MANCHESTER  # the need reaches it
+    db.session.add(PostedNeed(school_id=school.id, hub_id=hub.id, year_group=10, places=2, date_from=dt.date.today(),
+                              date_to=dt.date.today() + dt.timedelta(days=60), need_counts={},
+                              expires_on=dt.date.today() + dt.timedelta(days=30)))
     assessment = make_risk_assessment(offer, [upcoming], kind="upload")
     folder = Path(current_app.config["UPLOAD_FOLDER"])
     folder.mkdir(parents=True, exist_ok=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String, false, text
+from sqlalchemy import JSON, ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.core.vocab import AccessFeature, AdjustmentStatus
+from portal.core.vocab import AccessFeature, AdjustmentStatus, PostedNeedStatus, Sector
 from portal.db import utcnow
 from portal.extensions import Model
 from portal.offers.models import Offer, OfferSession
@@ -80,3 +80,70 @@ class AdjustmentRequest(Model):
     def is_accepted(self) -> bool:
         """Whether the employer said yes: the session is then a match for the student."""
         return self.status_enum is AdjustmentStatus.ACCEPTED
+
+
+class PostedNeed(Model):
+    """'Places for 6 Year 10 students, 2 needing step-free access, in March': posted when nothing fits, for the
+    employers near the school to answer by adding a session."""
+
+    __tablename__ = "posted_needs"
+    __table_args__ = (
+        Index("ix_posted_needs_status_expires", "status", "expires_on"),
+        Index("ix_posted_needs_school_status", "school_id", "status"),
+        Index("ix_posted_needs_hub_status", "hub_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))  # where students travel from
+    hub_id: Mapped[int | None] = mapped_column(ForeignKey("hubs.id", ondelete="SET NULL"))
+    posted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    year_group: Mapped[int]
+    places: Mapped[int]
+    date_from: Mapped[dt.date]
+    date_to: Mapped[dt.date]
+    # Access needs as counts of students, {code: count}: never names.
+    need_counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    sectors: Mapped[str] = mapped_column(String(400), default="")  # Sector codes joined by commas; empty: any
+    note: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(20), default=PostedNeedStatus.OPEN.value)
+    expires_on: Mapped[dt.date]
+    answered_session_id: Mapped[int | None] = mapped_column(ForeignKey("offer_sessions.id", ondelete="SET NULL"))
+    answered_by_employer_id: Mapped[int | None] = mapped_column(ForeignKey("employers.id", ondelete="SET NULL"))
+    answered_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    school: Mapped[School] = relationship()
+    answered_session: Mapped[OfferSession | None] = relationship()
+
+    @property
+    def sector_codes(self) -> list[str]:
+        """The sectors asked for (empty: any)."""
+        return [code for code in self.sectors.split(",") if code]
+
+    @property
+    def needs_in_words(self) -> str:
+        """'2 need step-free access, 1 needs quiet space', or 'no access needs'."""
+        if not self.need_counts:
+            return "no access needs"
+        return ", ".join(f"{count} need{'s' if count == 1 else ''} {AccessFeature(code).in_sentence}"
+                         for code, count in sorted(self.need_counts.items()))
+
+    @property
+    def sectors_in_words(self) -> str:
+        """'Healthcare, engineering', or 'Any sector'."""
+        return ", ".join(Sector(code).label for code in self.sector_codes) or "Any sector"
+
+    @property
+    def status_enum(self) -> PostedNeedStatus:
+        """The status as a vocabulary member."""
+        return PostedNeedStatus(self.status)
+
+    @property
+    def is_open(self) -> bool:
+        """Whether employers can still answer it."""
+        return self.status_enum is PostedNeedStatus.OPEN
+
+    @property
+    def is_answered(self) -> bool:
+        """Whether an employer added a session for it."""
+        return self.status_enum is PostedNeedStatus.ANSWERED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -9,19 +10,31 @@ from flask_login import current_user
 
 from portal import access
 from portal.access import allow
-from portal.adjustments import services
-from portal.adjustments.forms import AnswerForm, AskForm, HubAskForm
+from portal.adjustments import needs, services
+from portal.adjustments.forms import AnswerForm, AskForm, HubAskForm, NeedAnswerForm, NeedForm
+from portal.core.dates import london_date
 from portal.core.ids import parse_id
 from portal.core.pagination import paginate
 from portal.core.refusals import saved
 from portal.core.templating import extend_navigation
 from portal.core.vocab import AccessFeature, Role
+from portal.db import utcnow
 from portal.extensions import db
 from portal.matching.services import student_to_match
-from portal.offers.services import find_session, visible_to_schools
+from portal.offers.services import (
+    SessionDetails,
+    employer_offers_for,
+    employer_supervisors,
+    find_session,
+    visible_to_schools,
+)
+from portal.organisations.forms import ConfirmForm
 
 bp = Blueprint("adjustments", __name__)
 extend_navigation(Role.EMPLOYER, "Requests", "adjustments.employer_requests")
+extend_navigation(Role.EMPLOYER, "Needs near you", "adjustments.employer_needs")
+extend_navigation(Role.SCHOOL, "Requests", "adjustments.school_requests")
+extend_navigation(Role.HUB, "Needs", "adjustments.hub_needs")
 
 
 def _arg_id(name: str) -> int:
@@ -117,4 +130,126 @@ def employer_request(request_id: int) -> Any:
             flash("Answer sent to the " + ("school." if adjustment.school_id is not None else "hub."), "success")
             return redirect(url_for("adjustments.employer_request", request_id=adjustment.id))
     return render_template("adjustments/employer_detail.html", adjustment=adjustment, form=form), (
+        400 if form.errors or form.form_errors else 200)
+
+
+# --- needs posted when nothing fits ---------------------------------------------------------------
+
+
+def _need_details(form: NeedForm) -> needs.NeedDetails:
+    """The service's details from a valid need form."""
+    return needs.NeedDetails(year_group=form.year_group.data, places=form.places.data or 0,
+                             date_from=form.date_from.data or dt.date.min, date_to=form.date_to.data or dt.date.min,
+                             need_counts=form.need_counts(), sectors=form.sectors.data or [],
+                             note=form.note.data or "")
+
+
+def _post_need(form: NeedForm, school: Any, done_endpoint: str) -> Any:
+    """Post the need from a valid form, or None to show the form again with what to fix."""
+    ok, _ = saved(form, lambda: needs.post(db.session, current_user, school, _need_details(form)),
+                  {"need_counts": "places"})
+    if ok:
+        flash("Your need has been posted to employers near the school. You will hear by email when one adds a "
+              "session.", "success")
+        return redirect(url_for(done_endpoint))
+    return None
+
+
+@bp.route("/school/needs")
+@allow(Role.SCHOOL)
+def school_needs() -> Any:
+    """The school's posted needs and the sessions employers added for them."""
+    return render_template("adjustments/needs_list.html", page=paginate(needs.for_school(current_user.school_id)),
+                           endpoint="adjustments.school_needs", new_endpoint="adjustments.school_need_new",
+                           action=ConfirmForm())
+
+
+@bp.route("/school/needs/new", methods=["GET", "POST"])
+@allow(Role.SCHOOL)
+def school_need_new() -> Any:
+    """Post what the school is looking for, for employers near it to answer."""
+    form = NeedForm(year_group=request.args.get("year_group", type=int))
+    del form.school_id
+    if form.validate_on_submit():
+        done = _post_need(form, current_user.school, "adjustments.school_needs")
+        if done:
+            return done
+    return render_template("adjustments/need_form.html", form=form), (400 if form.errors or form.form_errors
+                                                                     else 200)
+
+
+@bp.route("/hub/needs")
+@allow(Role.HUB)
+def hub_needs() -> Any:
+    """Needs posted by the hub's schools (and for them), open first."""
+    return render_template("adjustments/needs_list.html", page=paginate(needs.for_hub(current_user.hub_id)),
+                           endpoint="adjustments.hub_needs", new_endpoint="adjustments.hub_need_new",
+                           action=ConfirmForm())
+
+
+@bp.route("/hub/needs/new", methods=["GET", "POST"])
+@allow(Role.HUB)
+def hub_need_new() -> Any:
+    """Post a need for one of the hub's schools."""
+    form = NeedForm()
+    schools = needs.schools_to_post_for(db.session, access.schools_of(current_user))
+    form.school_id.choices = [(school.id, school.name) for school in schools]
+    if form.validate_on_submit():
+        school = next(s for s in schools if s.id == form.school_id.data)
+        done = _post_need(form, school, "adjustments.hub_needs")
+        if done:
+            return done
+    return render_template("adjustments/need_form.html", form=form), (400 if form.errors or form.form_errors
+                                                                     else 200)
+
+
+@bp.route("/needs/<int:need_id>/withdraw", methods=["POST"])
+@allow(Role.SCHOOL, Role.HUB)
+def need_withdraw(need_id: int) -> Any:
+    """Withdraw an open need (the school's staff or its hub)."""
+    need = access.owned_or_404(needs.find(db.session, need_id), needs.can_follow)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        needs.withdraw(db.session, current_user, need)
+    except needs.NeedRefused as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+    else:
+        db.session.commit()
+        flash("The need has been withdrawn.", "success")
+    return redirect(url_for("adjustments.school_needs" if current_user.role == Role.SCHOOL.value
+                            else "adjustments.hub_needs"))
+
+
+@bp.route("/employer/needs")
+@allow(Role.EMPLOYER)
+def employer_needs() -> Any:
+    """Open needs posted by schools near the employer."""
+    found = needs.open_for_employer(db.session, current_user.employer, london_date(utcnow()))
+    return render_template("adjustments/employer_needs.html", needs=found)
+
+
+@bp.route("/employer/needs/<int:need_id>", methods=["GET", "POST"])
+@allow(Role.EMPLOYER)
+def employer_need(need_id: int) -> Any:
+    """One posted need, and the form to answer it with a new session."""
+    need = needs.find(db.session, need_id)
+    if need is None or not needs.visible_to_employer(db.session, need, current_user.employer):
+        abort(404)
+    form = NeedAnswerForm()
+    offers = employer_offers_for(db.session, current_user.employer_id)
+    form.offer_id.choices = [(offer.id, offer.title) for offer in offers]
+    form.supervisors.choices = [(s.id, s.name) for s in employer_supervisors(db.session, current_user.employer_id)]
+    if need.is_open and form.validate_on_submit():
+        offer = next(o for o in offers if o.id == form.offer_id.data)
+        details = SessionDetails(starts_at=form.starts_at(), ends_at=form.ends_at(), capacity=form.capacity.data,
+                                 supervisor_ids=form.supervisors.data or [])
+        ok, _ = saved(form, lambda: needs.answer(db.session, current_user, need, offer, details),
+                      {"starts_at": "start_date", "ends_at": "end_time", "capacity": "capacity"})
+        if ok:
+            flash(f"The session has been added to {offer.title} and {need.school.name} has been told.", "success")
+            return redirect(url_for("adjustments.employer_need", need_id=need.id))
+    return render_template("adjustments/employer_need.html", need=need, form=form, offers=offers), (
         400 if form.errors or form.form_errors else 200)

@@ -232,6 +232,15 @@ class AdjustmentStatus(Coded):
     EXPIRED = ("expired", "No answer in time")
 
 
+class PostedNeedStatus(Coded):
+    """A need a school or hub posted for employers: open until an employer adds a session, it lapses or is withdrawn."""
+
+    OPEN = ("open", "Open")
+    ANSWERED = ("answered", "Answered with a session")
+    EXPIRED = ("expired", "Expired")
+    WITHDRAWN = ("withdrawn", "Withdrawn")
+
+
 class SupportingAdultRole(Coded):
     """Who accompanies a student who must not attend without a supporting adult."""
 

@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 
 from portal.access import allow, public
 from portal.accounts.services import home_endpoint
+from portal.adjustments.needs import open_for_employer
 from portal.adjustments.services import pending_count
 from portal.bookings.services import bookings_on_record
 from portal.compliance.checklist import school_at_risk_count
@@ -86,7 +87,8 @@ def school_home() -> Any:
 def employer_home() -> Any:
     """The employer's overview."""
     return render_template("home/employer_home.html", employer=current_user.employer,
-                           pending_requests=pending_count(db.session, current_user.employer_id))
+                           pending_requests=pending_count(db.session, current_user.employer_id),
+                           needs_near=len(open_for_employer(db.session, current_user.employer, london_date(utcnow()))))
 
 
 @bp.route("/my-record")

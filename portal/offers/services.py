@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from portal.core.batches import chunked
 from portal.core.dates import format_date, london_date
@@ -353,6 +354,19 @@ def find_session(session: DbSession, session_id: int) -> OfferSession | None:
 def find_supervisor(session: DbSession, supervisor_id: int) -> Supervisor | None:
     """One supervisor by id, or None (also for an id no row could have)."""
     return get_stored(session, Supervisor, supervisor_id)
+
+
+def employer_offers_for(session: DbSession, employer_id: int) -> list[Offer]:
+    """The employer's published offers, by title, with what choosing one for a session needs."""
+    return list(session.scalars(
+        select(Offer).where(Offer.employer_id == employer_id, Offer.status == OfferStatus.PUBLISHED.value)
+        .options(selectinload(Offer.features), selectinload(Offer.year_groups)).order_by(Offer.title, Offer.id)))
+
+
+def employer_supervisors(session: DbSession, employer_id: int) -> list[Supervisor]:
+    """The employer's supervisors, by name."""
+    return list(session.scalars(select(Supervisor).where(Supervisor.employer_id == employer_id)
+                                .order_by(Supervisor.name, Supervisor.id)))
 
 
 def visible_to_schools(offer: Offer) -> bool:

@@ -18,6 +18,7 @@ from portal.accounts.models import User
 from portal.adjustments import services
 from portal.adjustments.models import AdjustmentRequest
 from portal.core.models import AuditEvent, OutboxMessage
+from portal.core.refusals import Refusal
 from portal.extensions import db
 from portal.offers.models import Offer, OfferFeature, OfferSession, OfferYearGroup
 from portal.organisations.models import Employer, School, Student, StudentNeed
@@ -124,4 +125,50 @@ def test_simultaneous_asks_make_one_request_and_simultaneous_answers_record_one(
         assert len(requests) == 1 and requests[0].status in ("accepted", "declined")
         assert len(answers) == 1
     finally:
+        _clean(engine, ids)
+
+
+def test_simultaneous_answers_to_a_posted_need_add_exactly_one_session(app):
+    """Eight answers with a session at the same moment: one need answered, one session added, seven refused."""
+    from portal.adjustments import needs
+    from portal.adjustments.models import PostedNeed
+    from portal.offers.services import SessionDetails
+
+    engine = db.engine
+    ids = _world(engine)
+    with Session(engine) as s, s.begin():
+        school = s.get(School, ids["school"])
+        school.latitude, school.longitude = 53.48, -2.24
+        employer = s.get(Employer, ids["employer"])
+        employer.latitude, employer.longitude = 53.48, -2.24
+        employer.insurance_expiry = dt.date.today() + dt.timedelta(days=400)
+        today = dt.date.today()
+        need = PostedNeed(school_id=school.id, year_group=10, places=3, date_from=today, need_counts={},
+                          date_to=today + dt.timedelta(days=60), expires_on=today + dt.timedelta(days=30))
+        s.add(need)
+        s.flush()
+        need_id = need.id
+
+    def answer(s: Session, index: int) -> None:
+        boss = s.get(User, ids["boss"])
+        offer = s.get(Offer, ids["offer"])
+        found = s.get(PostedNeed, need_id)
+        start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=20, hours=index)
+        try:
+            needs.answer(s, boss, found, offer, SessionDetails(start, start + dt.timedelta(hours=2), 3))
+        except Refusal as refusal:
+            raise services.AdjustmentRefused(refusal.code, refusal.message) from None
+
+    try:
+        with app.app_context():
+            outcomes = _race(app, engine, answer)
+        with Session(engine) as s:
+            sessions = s.scalars(select(OfferSession.id).where(OfferSession.offer_id == ids["offer"])).all()
+            stored = s.get(PostedNeed, need_id)
+            assert stored is not None and stored.status == "answered" and stored.answered_session_id in sessions
+        assert outcomes == Counter({"done": 1, "already_answered": RACERS - 1})
+        assert len(sessions) == 2  # the world's own session and the one answer
+    finally:
+        with Session(engine) as s, s.begin():
+            s.execute(delete(PostedNeed).where(PostedNeed.id == need_id))
         _clean(engine, ids)

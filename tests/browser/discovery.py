@@ -271,6 +271,23 @@ def _request_id(ctx: ResolveContext) -> int:
     return _teach(ctx, "request_id", "it only knows adjustment requests for employers")
 
 
+def _need_id(ctx: ResolveContext) -> int:
+    """A posted need the role may open: one near the employer, or one of the school's (or its hub's schools')."""
+    from portal.adjustments import needs
+    from portal.adjustments.models import PostedNeed
+
+    user = ctx.user
+    for need in db.session.scalars(select(PostedNeed).order_by(PostedNeed.id)):
+        if user is None:
+            break
+        if ctx.role == Role.EMPLOYER.value and user.employer is not None:
+            if needs.visible_to_employer(db.session, need, user.employer):
+                return need.id
+        elif needs.can_follow(user, need):
+            return need.id
+    return _teach(ctx, "need_id", "no posted need this role may open (demo.py posts one near the hospital)")
+
+
 def _supervisor_id(ctx: ResolveContext) -> int:
     """A supervisor of the signed-in employer; for school staff, one supervising a session they booked."""
     from portal.bookings.models import Booking
@@ -445,6 +462,7 @@ RESOLVERS: dict[str, Callable[[ResolveContext], Any]] = {
     "session_id": _session_id,
     "supervisor_id": _supervisor_id,
     "request_id": _request_id,
+    "need_id": _need_id,
     "token": _token,
     "token_id": _token_id,
 }
