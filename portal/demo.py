@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.accounts.passwords import hash_password
+from portal.bookings import confirmations
 from portal.bookings.models import Booking
 from portal.bookings.services import book_student, decide, mark_completed
 from portal.compliance.consent import record_paper_consent
@@ -24,6 +25,7 @@ from portal.core.vocab import (
     AccessFeature,
     ActivityType,
     BookingStatus,
+    ConfirmationSource,
     ConsentDecision,
     DbsDecision,
     DeliveryMode,
@@ -395,6 +397,7 @@ def seed_demo(session: DbSession, today: dt.date | None = None) -> list[tuple[st
     mainstream.careers_leader_id = mainstream.careers_leader_id or leader.id
     employer_users = {"mrfh-nhs": logins[2][1], "kier-build": logins[3][1]}
     _seed_placements(session, mainstream, leader, employer_users, demo_student)
+    _seed_confirmed_features(session, special, logins[1][1], logins[2][1], _weekday(today - dt.timedelta(days=38)))
     _seed_adjustment_request(session, special, logins[1][1], employers["mrfh-nhs"])
     _seed_posted_need(session, special, logins[1][1], today)
     return [(label, user.email) for label, user in logins]
@@ -482,6 +485,29 @@ def _seed_placements(session: DbSession, school: School, leader: User, employers
     record_paper_consent(session, leader, prepared[0], "Parent (paper form)", ConsentDecision.CONSENTED)
     mark_briefed(session, leader, prepared[0])
     session.flush()
+
+
+def _seed_confirmed_features(session: DbSession, school: School, senco: User, employer_user: User,
+                             day: dt.date) -> None:
+    """An earlier hospital placement of two Year 10 students whose needs it supports; afterwards the SENCO said
+    everything was there for the first, and that one feature was not there for the second (once)."""
+    if session.scalars(select(Booking.id).where(Booking.school_id == school.id).limit(1)).first() is not None:
+        return
+    offer = session.scalars(select(Offer).where(Offer.offer_ref == "DEMO-MRFH-NHS-1")).one()
+    students = session.scalars(select(Student).where(Student.school_id == school.id, Student.year_group == 10)
+                               .order_by(Student.student_ref))
+    needy = [s for s in students if s.need_codes and set(s.need_codes) <= set(offer.feature_codes)
+             and s.supporting_adult is None][:2]
+    if not needy:
+        return
+    staff = senco
+    occurrence = _demo_session(session, offer, day, capacity=len(needy))
+    for position, student in enumerate(needy):
+        booking = _place(session, student, occurrence, BookingStatus.COMPLETED, staff, employer_user)
+        answers = {code: not (position == 1 and index == 0) for index, code in enumerate(student.need_codes)}
+        missing = [AccessFeature(code).label for code, there in answers.items() if not there]
+        confirmations.record(session, booking, answers, source=ConfirmationSource.SCHOOL, user=staff,
+                             note=f"{missing[0]}: not available on the day." if missing else "")
 
 
 def _seed_adjustment_request(session: DbSession, school: School, senco: User, employer: Employer) -> None:

@@ -144,6 +144,7 @@ EXPECTED: dict[str, Any] = {
     "compliance.consent": {S},
     "compliance.paper_consent": {S},  # 400 without a name
     "compliance.briefed": {S},
+    "bookings.confirm_features": {S},
     "compliance.parent_consent": PUBLIC,  # no account: the signed link is the key (a made-up one is 404)
 }
 

@@ -110,8 +110,12 @@ def test_seed_demo_places_students_through_the_services(app):
     assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
     count = lambda query: db.session.scalar(select(func.count()).select_from(query.subquery()))  # noqa: E731
     by_status = dict(db.session.execute(select(Booking.status, func.count()).group_by(Booking.status)).all())
-    assert by_status == {"completed": 10, "confirmed": 6, "requested": 1}
-    assert count(select(AuditEvent).where(AuditEvent.action == "booking_requested")) == 17
+    assert by_status == {"completed": 12, "confirmed": 6, "requested": 1}
+    assert count(select(AuditEvent).where(AuditEvent.action == "booking_requested")) == 19
+    from portal.bookings.models import FeatureConfirmation
+
+    said = db.session.execute(select(FeatureConfirmation.present, func.count()).group_by(FeatureConfirmation.present))
+    assert dict(said.all()) == {True: 2, False: 1}  # the SENCO's answers after two placements: one feature not there
     held = db.session.scalar(select(func.sum(OfferSession.booked)))
     assert held == sum(by_status.values())  # each booking took its place through take_place
     assert count(select(Reflection).where(Reflection.status == "submitted")) == 6

@@ -282,7 +282,7 @@ def world() -> dict[str, Any]:
     school = make_school(hub_id=hub.id)
     employer = make_employer(insurance_expiry=dt.date.today() + dt.timedelta(days=365))
     make_employer(vetting_status=VettingStatus.PENDING.value)
-    student = make_student(school)
+    student = make_student(school, needs=["quiet_space"])  # the reflection and the school ask whether it was there
     users = {
         Role.SCHOOL.value: make_user(Role.SCHOOL, school_id=school.id),
         Role.EMPLOYER.value: make_user(Role.EMPLOYER, employer_id=employer.id),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from wtforms import HiddenField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -36,3 +38,47 @@ class CancelForm(PortalForm):
 
 class ActionForm(PortalForm):
     """A one-button action (CSRF only)."""
+
+
+SCHOOL_ANSWERS = [("yes", "Yes, it was there"), ("no", "No, it was not there")]
+STUDENT_ANSWERS = [("yes", "Yes"), ("no", "No"), ("unsure", "I'm not sure")]
+
+
+def feature_field_name(code: str) -> str:
+    """The form field that holds the answer for one feature."""
+    return f"feature_{code}"
+
+
+def feature_answers(form: Any, codes: list[str]) -> dict[str, bool | None]:
+    """Feature code -> True (there), False (not there) or None (not answered, or not sure)."""
+    answers: dict[str, bool | None] = {}
+    for code in codes:
+        value = getattr(form, feature_field_name(code)).data
+        answers[code] = True if value == "yes" else False if value == "no" else None
+    return answers
+
+
+def with_feature_questions(base: type[Any], questions: dict[str, str], choices: list[tuple[str, str]]) -> type[Any]:
+    """A subclass of the form with one optional radio question per feature the student needed."""
+    fields = {feature_field_name(code): RadioField(question, choices=choices, validators=[Optional()])
+              for code, question in questions.items()}
+    return type(base.__name__, (base,), {**fields, "feature_codes": list(questions)})
+
+
+class FeatureConfirmationForm(PortalForm):
+    """Staff say whether each feature the student needed was really there (questions added per student)."""
+
+    note = TextAreaField("Anything the employer should know?", filters=[strip_filter],
+                         validators=[Optional(), Length(max=500)],
+                         description="The employer reads this if you say a feature was not there. "
+                                     "Do not give the student's name or any health details.")
+    feature_codes: list[str] = []
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """At least one question must be answered."""
+        if not super().validate(extra_validators):
+            return False
+        if not any(getattr(self, feature_field_name(code)).data for code in self.feature_codes):
+            self.form_errors.append("Answer at least one question")
+            return False
+        return True

@@ -10,8 +10,18 @@ from sqlalchemy import select
 
 from portal import access
 from portal.access import allow
-from portal.bookings import services
-from portal.bookings.forms import ActionForm, BookForm, CancelForm, DecisionForm
+from portal.bookings import confirmations, services
+from portal.bookings.forms import (
+    SCHOOL_ANSWERS,
+    ActionForm,
+    BookForm,
+    CancelForm,
+    DecisionForm,
+    FeatureConfirmationForm,
+    feature_answers,
+    feature_field_name,
+    with_feature_questions,
+)
 from portal.bookings.models import Booking
 from portal.compliance.checklist import (
     at_risk_among,
@@ -24,8 +34,9 @@ from portal.core.dates import london_date
 from portal.core.ids import parse_id
 from portal.core.links import same_site_path
 from portal.core.pagination import paginate
+from portal.core.refusals import saved
 from portal.core.templating import extend_navigation
-from portal.core.vocab import BookingStatus, Role
+from portal.core.vocab import AccessFeature, BookingStatus, ConfirmationSource, Role
 from portal.db import utcnow
 from portal.extensions import db
 from portal.offers.services import find_session, visible_to_schools
@@ -180,6 +191,33 @@ def complete(booking_id: int) -> Any:
 def no_show(booking_id: int) -> Any:
     """The school records that the student did not attend."""
     return _record_outcome(_booking_or_404(booking_id, access.can_manage_school_booking), "no_show", "bookings.school_booking")
+
+
+@bp.route("/bookings/<int:booking_id>/features", methods=["GET", "POST"])
+@allow(Role.SCHOOL)
+def confirm_features(booking_id: int) -> Any:
+    """After the placement, staff say whether each feature the student needed was really there."""
+    booking = _booking_or_404(booking_id, access.can_manage_school_booking)
+    codes = confirmations.needed_features(booking)
+    form_class = with_feature_questions(
+        FeatureConfirmationForm, {code: f"{AccessFeature(code).label}: was it there?" for code in codes}, SCHOOL_ANSWERS)
+    ours = confirmations.answers_of(db.session, booking.id, ConfirmationSource.SCHOOL)
+    data = {feature_field_name(code): ("yes" if row.present else "no") for code, row in ours.items()}
+    form = form_class(data={**data, "note": next((row.note for row in ours.values() if row.note), "")}
+                      if request.method == "GET" else None)
+    if codes and booking.is_completed and form.validate_on_submit():
+        done, missing = saved(form, lambda: confirmations.record(
+            db.session, booking, feature_answers(form, codes), source=ConfirmationSource.SCHOOL, user=current_user,
+            note=form.note.data or ""))
+        if done:
+            flash("Thank you: your answers have been saved." + (
+                " The employer and your hub have been told what was not there." if missing else ""), "success")
+            return redirect(url_for("bookings.school_booking", booking_id=booking.id))
+    if codes and request.method == "GET":
+        record_special_category_view(db.session, booking.student, "needs shown to confirm features")
+        db.session.commit()
+    return render_template("bookings/confirm_features.html", booking=booking, form=form, field_name=feature_field_name,
+                           student_answers=confirmations.answers_of(db.session, booking.id, ConfirmationSource.STUDENT))
 
 
 # --- employer --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ Score (0-100, higher first), documented in the README:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.adjustments.services import Grants, grants_for
+from portal.bookings.confirmations import confirmed_by_offer
 from portal.bookings.models import Booking
 from portal.core.dates import london_date, start_of_london_day
 from portal.core.vocab import (
@@ -299,9 +300,16 @@ def _load_offers(session: DbSession, ids: Sequence[int]) -> dict[int, Offer]:
     }
 
 
+CONFIRMED_FEATURE_POINTS = 5  # per need of the student that schools have confirmed on the offer
+
+
 def score_match(offer: Offer | _Brief, distance_km: float | None, radius_km: float, student: Student,
-                done: set[str]) -> tuple[int, list[str], bool]:
-    """Score, reasons in words, and whether the offer is outside the student's interests."""
+                done: set[str], confirmed: Collection[str] = ()) -> tuple[int, list[str], bool]:
+    """Score, reasons in words, and whether the offer is outside the student's interests.
+
+    A need the offer supports scores more when schools have confirmed the feature after placements
+    (`confirmed`) than when the employer only declares it.
+    """
     reasons: list[str] = []
     if distance_km is None:
         score, reasons_distance = 20, "Virtual"
@@ -312,6 +320,10 @@ def score_match(offer: Offer | _Brief, distance_km: float | None, radius_km: flo
     needs = student.need_codes
     if needs:
         reasons.append(" ".join(f"{AccessFeature(code).in_sentence} ✓" for code in needs))
+        checked = [code for code in needs if code in confirmed]
+        if checked:
+            score += CONFIRMED_FEATURE_POINTS * len(checked)
+            reasons.append(" and ".join(AccessFeature(code).in_sentence for code in checked) + " confirmed by schools")
     shared = sorted(set(offer.sector_codes) & set(student.interest_codes))
     if shared:
         score += 30
@@ -354,9 +366,11 @@ def match_student(session: DbSession, student: Student, request: MatchRequest, n
         available += _granted(session, student, request, now, grants, {offer_id for offer_id, _, _ in available})
     done = _history(session, [student.id])[student.id]
     briefs = _briefs(session, [offer_id for offer_id, _, _ in available])
+    confirmed = confirmed_by_offer(session, list(briefs)) if student.need_codes else {}
     scored = []
     for offer_id, distance, sessions in available:
-        score, _, outside = score_match(briefs[offer_id], distance, request.radius_km, student, done)
+        score, _, outside = score_match(briefs[offer_id], distance, request.radius_km, student, done,
+                                        confirmed.get(offer_id, set()))
         scored.append((score, distance, sessions[0], outside, offer_id))
     scored.sort(key=lambda m: (-m[0], m[1] if m[1] is not None else 1e9, m[2].starts_at))
     shown = scored[:limit]
@@ -368,7 +382,7 @@ def match_student(session: DbSession, student: Student, request: MatchRequest, n
     def as_match(entry: tuple[int, float | None, OfferSession, bool, int]) -> Match:
         score, distance, occurrence, outside, offer_id = entry
         offer = offers[offer_id]
-        _, reasons, _ = score_match(offer, distance, request.radius_km, student, done)
+        _, reasons, _ = score_match(offer, distance, request.radius_km, student, done, confirmed.get(offer_id, set()))
         if student.supporting_adult is not None:
             left = offer.supporting_adults_max - occurrence.adults_booked
             adult = SupportingAdultRole(student.supporting_adult).in_sentence

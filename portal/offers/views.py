@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 import portal.offers.imports  # noqa: F401 (registers the employers and offers importers)
 from portal import access
 from portal.access import allow
+from portal.bookings import confirmations
 from portal.core import import_jobs
 from portal.core.cleaning import accepts_large_files
 from portal.core.dates import format_datetime, london_date, to_london
@@ -93,7 +94,9 @@ def profile() -> Any:
     """The employer's profile, with a warning when the insurance has expired or expires soon."""
     employer = current_user.employer
     insurance = services.insurance_state(employer, london_date(utcnow()))
-    return render_template("offers/profile.html", employer=employer, insurance=insurance)
+    return render_template("offers/profile.html", employer=employer, insurance=insurance,
+                           tally=confirmations.tallies_by_employer(db.session, [employer.id])[employer.id],
+                           reports=confirmations.missing_reports(db.session, employer_id=employer.id))
 
 
 @bp.route("/employer/profile/edit", methods=["GET", "POST"])
@@ -197,7 +200,10 @@ def offer_detail(offer_id: int) -> Any:
     now = utcnow()
     problems = services.publish_problems(offer, now) if offer.status != OfferStatus.PUBLISHED.value else []
     return render_template("offers/offer_detail.html", offer=offer, now=now, problems=problems,
-                           confirm=ConfirmForm(), transitions=services.TRANSITIONS[OfferStatus(offer.status)])
+                           confirm=ConfirmForm(), transitions=services.TRANSITIONS[OfferStatus(offer.status)],
+                           tally=confirmations.tallies_by_offer(db.session, [offer.id])[offer.id],
+                           reports=confirmations.missing_reports(db.session, employer_id=offer.employer_id,
+                                                                 offer_id=offer.id))
 
 
 @bp.route("/employer/offers/<int:offer_id>/edit", methods=["GET", "POST"])
@@ -473,7 +479,9 @@ def offer_view(offer_id: int) -> Any:
 
         distance = distance_km((school.latitude, school.longitude), (offer.latitude, offer.longitude))
     return render_template("offers/offer_view.html", offer=offer, now=now, distance=distance, school=school,
-                           virtual=offer.delivery_mode == DeliveryMode.VIRTUAL.value)
+                           virtual=offer.delivery_mode == DeliveryMode.VIRTUAL.value,
+                           tally=confirmations.tallies_by_offer(db.session, [offer.id])[offer.id],
+                           employer_tally=confirmations.tallies_by_employer(db.session, [offer.employer_id])[offer.employer_id])
 
 
 # --- imports (hubs) ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ from portal.accounts.services import (
     students_with_sign_in,
 )
 from portal.adjustments.services import answer_rates
+from portal.bookings.confirmations import tallies_by_employer
 from portal.core import import_jobs
 from portal.core.cleaning import accepts_large_files
 from portal.core.ids import parse_id
@@ -277,9 +278,10 @@ def hub_employers() -> Any:
         query = query.where(Employer.vetting_status == status)
     query = query.order_by((Employer.vetting_status == VettingStatus.VETTED.value), Employer.name)
     page = paginate(query, per_page=50)
-    rates = answer_rates(db.session, current_user.hub_id, [employer.id for employer in page.items])
+    ids = [employer.id for employer in page.items]
     return render_template("organisations/hub_employers.html", page=page, status=status, confirm=ConfirmForm(),
-                           rates=rates)
+                           rates=answer_rates(db.session, current_user.hub_id, ids),
+                           tallies=tallies_by_employer(db.session, ids))
 
 
 @bp.route("/hub/employers/<int:employer_id>/vetting", methods=["POST"])

@@ -11,11 +11,19 @@ from sqlalchemy.orm import selectinload
 
 from portal import access
 from portal.access import allow
+from portal.bookings import confirmations
+from portal.bookings.confirmations import STUDENT_QUESTIONS
+from portal.bookings.forms import (
+    STUDENT_ANSWERS,
+    feature_answers,
+    feature_field_name,
+    with_feature_questions,
+)
 from portal.bookings.services import find_completed_booking, names_on_sessions
 from portal.core.dates import london_date
 from portal.core.pagination import paginate
 from portal.core.templating import extend_navigation
-from portal.core.vocab import ActivityType, Role, Skill
+from portal.core.vocab import AccessFeature, ActivityType, ConfirmationSource, Role, Skill
 from portal.db import utcnow
 from portal.extensions import db
 from portal.organisations.services import ids_on_roll, students_on_roll
@@ -63,8 +71,13 @@ def reflection_edit(booking_id: int) -> Any:
         return render_template("reflections/locked.html", booking=booking, reflection=reflection)
     version = request.values.get("version")
     easy = version == "easy" if version in ("easy", "full") else bool(reflection and reflection.easy_read)
-    form_class = EasyReadReflectionForm if easy else FullReflectionForm
+    codes = confirmations.needed_features(booking)
+    form_class = with_feature_questions(EasyReadReflectionForm if easy else FullReflectionForm,
+                                        {code: STUDENT_QUESTIONS[AccessFeature(code)] for code in codes}, STUDENT_ANSWERS)
     form: Any = form_class(obj=reflection if request.method == "GET" else None)
+    if request.method == "GET":
+        for code, row in confirmations.answers_of(db.session, booking.id, ConfirmationSource.STUDENT).items():
+            getattr(form, feature_field_name(code)).data = "yes" if row.present else "no"
     if request.method == "GET" and reflection is not None:
         form.skills.data = reflection.skills
         for name in ("interest_before", "interest_now"):
@@ -74,6 +87,8 @@ def reflection_edit(booking_id: int) -> Any:
     form.submitting = request.form.get("action") == "submit"
     if form.validate_on_submit():
         services.save_reflection(db.session, booking, form.answers(), easy_read=easy, submit=form.submitting)
+        confirmations.record(db.session, booking, feature_answers(form, codes), source=ConfirmationSource.STUDENT,
+                             user=current_user)
         db.session.commit()
         if form.submitting:
             flash("Your reflection has been sent to your school.", "success")

@@ -33,7 +33,7 @@ from portal.core.vocab import Role
 from portal.db import utcnow
 from portal.demo import DEMO_PASSWORD, seed_demo
 from portal.extensions import db
-from portal.organisations.models import Student
+from portal.organisations.models import Student, StudentNeed
 from tests.browser.checks import WIDE, PageMonitor
 from tests.browser.discovery import ANONYMOUS
 from tests.conftest import make_test_config
@@ -172,6 +172,16 @@ def _a_completed_placement(leader: User, employer_email: str) -> None:
     db.session.add(Booking(student_id=student.id, session_id=past.id, school_id=student.school_id,
                            employer_id=employer_id, starts_at=past.starts_at, ends_at=past.ends_at,
                            status="completed", requested_by_id=leader.id, closed_at=past.ends_at))
+    # A classmate who needed a feature the offer has, so the school's "was it there?" form has a question.
+    needy = Student(school_id=student.school_id, student_ref="BROWSER-NEEDS", first_name="Nia", last_name="Okoro",
+                    year_group=student.year_group, date_of_birth=student.date_of_birth)
+    needy.needs = [StudentNeed(need=offer.feature_codes[0])]
+    db.session.add(needy)
+    db.session.flush()
+    db.session.add(Booking(student_id=needy.id, session_id=past.id, school_id=student.school_id,
+                           employer_id=employer_id, starts_at=past.starts_at, ends_at=past.ends_at,
+                           status="completed", requested_by_id=leader.id, closed_at=past.ends_at))
+    past.booked = 2
 
 
 def _book_a_place(leader: User, employer_email: str) -> None:

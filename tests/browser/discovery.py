@@ -329,6 +329,11 @@ def _booking_id(ctx: ResolveContext) -> int:
         return _teach(ctx, "booking_id", "it only knows bookings for school staff, employers and students")
     if ctx.endpoint.startswith("reflections."):
         query = query.where(Booking.status == "completed")
+    elif ctx.endpoint == "bookings.confirm_features":  # the questions are the needs of a student who attended
+        from portal.organisations.models import StudentNeed
+
+        query = query.where(Booking.status == "completed",
+                            Booking.student_id.in_(select(StudentNeed.student_id)))
     elif ctx.endpoint.startswith("compliance."):  # consent and briefing forms show on bookings still to happen
         query = query.where(Booking.status.in_(["requested", "confirmed"]), Booking.starts_at > utcnow())
     booking_id = db.session.scalars(query.order_by(Booking.id)).first()

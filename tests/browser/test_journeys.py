@@ -740,3 +740,59 @@ def test_senco_asks_the_employer_of_a_near_miss_the_employer_says_yes_and_the_se
     expect(page.locator("h1")).to_have_text("1 booking request sent")
     expect(page.locator("main")).to_contain_text(HOSPITAL_DAY)
     assert_page_passes(school)
+
+
+# --- journey 8: the school says a feature was not there -----------------------------------------
+
+
+def test_school_says_a_needed_feature_was_not_there_and_the_employer_and_hub_see_it(
+    open_tab: Callable[..., Tab], portal_server: PortalServer,
+) -> None:
+    """Journey 8: after Nia's placement, staff answer with the keyboard that the feature she needed was not
+    there; the employer's offer page lists it with the school's note (not Nia's name) and the hub sees the flag."""
+    from portal.bookings.models import Booking
+
+    note = f"The room was locked ({uuid.uuid4().hex[:6]})"
+    with portal_server.app.app_context():
+        booking = db.session.scalars(select(Booking).join(Student, Student.id == Booking.student_id)
+                                     .where(Student.student_ref == "BROWSER-NEEDS")).one()
+        booking_id, offer_id = booking.id, booking.session.offer_id
+        feature = booking.student.need_codes[0]
+    from portal.core.vocab import AccessFeature
+
+    label = AccessFeature(feature).label
+    school = open_tab(Role.SCHOOL.value)
+    page = school.page
+    page.goto(f"/bookings/{booking_id}")
+    page.get_by_role("link", name="Say whether the features Nia needed were there").focus()
+    press_enter_and_wait(page)
+    expect(page.locator("h1")).to_have_text("Were the features Nia needed there?")
+    tab_to(page, f'the answers for {label}', field(f"feature_{feature}-0"))
+    page.keyboard.press("ArrowDown")  # from "Yes" to "No, it was not there", as radios move
+    expect(page.get_by_label("No, it was not there")).to_be_checked()
+    page.get_by_label("Anything the employer should know? (optional)").fill(note)
+    assert_page_passes(school)
+    tab_to(page, 'the "Save answers" button', control("Save answers"))
+    press_enter_and_wait(page)
+    expect(page.get_by_role("alert")).to_contain_text("The employer and your hub have been told")
+
+    employer = open_tab(Role.EMPLOYER.value)
+    offer_page = employer.page
+    offer_page.goto(f"/employer/offers/{offer_id}")
+    section = offer_page.locator("main")
+    expect(section).to_contain_text("Features schools said were not there")
+    expect(section.get_by_role("row").filter(has_text=note)).to_contain_text(label)
+    expect(section).not_to_contain_text("Okoro")
+    assert_page_passes(employer)
+
+    from portal.bookings.confirmations import tallies_by_employer
+
+    with portal_server.app.app_context():
+        employer_row = db.session.get(Offer, offer_id).employer
+        name, tally = employer_row.name, tallies_by_employer(db.session, [employer_row.id])[employer_row.id]
+    hub = open_tab(Role.HUB.value)
+    hub.page.goto("/hub/employers")
+    row = hub.page.get_by_role("row").filter(has_text=name)
+    expect(row).to_contain_text(f"{tally.confirmed} of {tally.answered}")
+    expect(row).to_contain_text(f"{tally.not_there} not there")
+    assert_page_passes(hub)
