@@ -40,3 +40,78 @@ def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float
         return (min_lat, max_lat, -180.0, 180.0)
     delta_lon = radius_km / km_per_degree_lon * _MARGIN
     return (min_lat, max_lat, lon - delta_lon, lon + delta_lon)
+
+
+# --- a flat measure near a point, with proven bounds on the geodesic ------------------------------
+#
+# On the ellipsoid, ds^2 = M(lat)^2 dlat^2 + P(lat)^2 dlon^2 (radians), where M is the meridional
+# radius of curvature and P = N(lat) cos(lat) the radius of the parallel. Freezing both at the
+# origin gives a flat measure that SQL can compute with multiplications only:
+#
+#     q = ((lat - lat0) * ky)^2 + ((lon - lon0) * kx)^2      (m^2; ky, kx in metres per degree)
+#
+# Over a band of latitudes where M and P stay within [Mmin, Mmax] and [Pmin, Pmax]:
+#   * upper: the path straight in (lat, lon) from the origin stays in the band of the two
+#     latitudes, so geodesic <= sqrt((Mmax dlat)^2 + (Pmax dlon)^2) <= hi * sqrt(q), with
+#     hi = max(Mmax/M0, Pmax/P0);
+#   * lower: a geodesic of length L from the origin never leaves bounding_box(L), so on that box's
+#     band geodesic >= sqrt((Mmin dlat)^2 + (Pmin dlon)^2) >= lo * sqrt(q), lo = min(Mmin/M0, Pmin/P0)
+#     (a flat norm: no path is shorter than the straight line).
+
+_WGS84_A = 6378137.0
+_WGS84_E2 = (1 / 298.257223563) * (2 - 1 / 298.257223563)
+#: Slack for floating-point rounding in SQL and in the geodesic itself: far below a millimetre.
+_ROUNDING = 1e-9
+
+
+def _radii(lat: float) -> tuple[float, float]:
+    """(M, P) in metres at this latitude: meridional radius of curvature and radius of the parallel."""
+    phi = math.radians(lat)
+    w = 1.0 - _WGS84_E2 * math.sin(phi) ** 2
+    return _WGS84_A * (1.0 - _WGS84_E2) / w ** 1.5, _WGS84_A * math.cos(phi) / math.sqrt(w)
+
+
+def _band_radii(min_lat: float, max_lat: float) -> tuple[float, float, float, float]:
+    """(Mmin, Mmax, Pmin, Pmax) over a band of latitudes: M grows and P shrinks away from the equator."""
+    nearest = 0.0 if min_lat <= 0.0 <= max_lat else min(abs(min_lat), abs(max_lat))
+    farthest = max(abs(min_lat), abs(max_lat))
+    m_min, p_max = _radii(nearest)
+    m_max, p_min = _radii(farthest)
+    return m_min, m_max, max(p_min, 0.0), p_max
+
+
+class FlatMeasure:
+    """The flat squared distance q (m^2) around an origin, and the squared bounds that classify points by it.
+
+    ``ky`` and ``kx`` are metres per degree of latitude and longitude at the origin, so
+    ``((lat - lat0) * ky)**2 + ((lon - lon0) * kx)**2`` is q in SQL as in Python.
+    """
+
+    def __init__(self, lat: float, lon: float) -> None:
+        self.lat, self.lon = lat, lon
+        self._m0, self._p0 = _radii(lat)
+        self.ky = self._m0 * math.pi / 180.0
+        self.kx = self._p0 * math.pi / 180.0
+
+    def squared(self, lat: float, lon: float) -> float:
+        """q for one point, as SQL computes it."""
+        return ((lat - self.lat) * self.ky) ** 2 + ((lon - self.lon) * self.kx) ** 2
+
+    def keep_below(self, metres: float) -> float | None:
+        """A bound on q that every point of bounding_box(metres) within `metres` (geodesic) meets.
+
+        None when there is none: the box reaches a pole or wraps round in longitude.
+        """
+        min_lat, max_lat, min_lon, max_lon = bounding_box(self.lat, self.lon, metres / 1000.0)
+        m_min, _, p_min, _ = _band_radii(min_lat, max_lat)
+        low = min(m_min / self._m0, p_min / self._p0) if self._p0 > 0 else 0.0
+        if low <= 0.0 or max_lon - min_lon >= 360.0:  # a pole, or paths that may cross longitude 180
+            return None
+        return (metres / low) ** 2 * (1.0 + _ROUNDING)
+
+    def inside_below(self, metres: float) -> float:
+        """A bound on q under which every point of bounding_box(metres) is surely within `metres` (geodesic)."""
+        min_lat, max_lat, _, _ = bounding_box(self.lat, self.lon, metres / 1000.0)
+        _, m_max, _, p_max = _band_radii(min_lat, max_lat)
+        high = max(m_max / self._m0, p_max / self._p0 if self._p0 > 0 else math.inf)
+        return (metres / high) ** 2 * (1.0 - _ROUNDING) if math.isfinite(high) else 0.0

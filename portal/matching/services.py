@@ -220,7 +220,7 @@ def _candidates(session: DbSession, query: OfferQuery, now: dt.datetime, limit: 
     """(offer id, distance) of offers meeting the query: the nearest located ones, then virtual ones."""
     found: list[tuple[int, float | None]] = []
     if query.origin is not None and query.radius_km is not None:
-        found = [(offer_id, metres / 1000.0) for metres, offer_id in located_within(session, query, now)[:limit]]
+        found = [(offer_id, metres / 1000.0) for metres, offer_id in located_within(session, query, now, limit=limit)]
         conditions = [*filter_conditions(query, now), Offer.latitude.is_(None)]
     else:
         conditions = filter_conditions(query, now)

@@ -1,16 +1,18 @@
 """Finding published offers: filters, date window and distance, nearest first, a page at a time.
 
-Distance searches first keep the offers inside a latitude/longitude box around the origin (an
-indexed range query), then compute exact geodesic distances only for those survivors and keep
-the ones within the radius. Virtual offers have no location: they match any distance and are
-listed after the located ones.
+Distance searches keep, in SQL, the offers inside a latitude/longitude box around the origin (an
+indexed range query) whose flat squared distance (multiplications only, so on SQLite and
+PostgreSQL alike) is under a bound every offer within the radius meets. The offers that bound
+proves to be inside are counted in SQL; exact geodesic distances are computed only for the thin
+ring near the radius and for the page shown, which SQL orders by the flat distance. Every
+distance shown and every "within the radius" is the exact geodesic one. Virtual offers have no
+location: they match any distance and are listed after the located ones.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import heapq
 import math
 from array import array
 from collections.abc import Sequence
@@ -25,10 +27,13 @@ from portal.core.dates import start_of_london_day
 from portal.core.vocab import OfferStatus, VettingStatus
 from portal.db import DbSession, utcnow
 from portal.geo import bounding_box
+from portal.geo.distance import FlatMeasure
 from portal.offers.models import Offer, OfferFeature, OfferSector, OfferSession, OfferYearGroup
 from portal.organisations.models import Employer
 
 DEFAULT_PER_PAGE = 20
+#: The nearest-first search looks this far first (metres), doubling until a page is found.
+_FIRST_DISC_METRES = 2000.0
 
 
 @dataclass(frozen=True)
@@ -200,51 +205,104 @@ def _ids_by_date(session: DbSession, query: OfferQuery, now: dt.datetime, offset
     return list(found)[offset:wanted]
 
 
-def _within_radius(session: DbSession, query: OfferQuery, now: dt.datetime) -> tuple[list[float], list[int]]:
-    """Distances in metres and ids, in parallel lists and unsorted, of the located offers within the radius.
-
-    Parallel lists of floats and ints rather than a list of pairs: thousands of survivors then
-    allocate almost nothing the garbage collector has to track.
-    """
-    if query.origin is None or query.radius_km is None:
-        raise ValueError("a distance search needs an origin and a radius")
-    latitude, longitude = query.origin
-    min_lat, max_lat, min_lon, max_lon = bounding_box(latitude, longitude, query.radius_km)
-    statement = select(Offer.id, Offer.latitude, Offer.longitude).where(
-        *filter_conditions(query, now),
-        Offer.latitude.between(min_lat, max_lat),
-        Offer.longitude.between(min_lon, max_lon),
-    )
-    # Plain rows, a thousand at a time, copied into typed arrays: no ORM work per survivor, and
-    # few live objects for the garbage collector to promote and walk.
-    ids, latitudes, longitudes = array("q"), array("d"), array("d")
-    for part in session.connection().execute(statement).partitions(1000):
-        part_ids, part_latitudes, part_longitudes = zip(*part, strict=True)
-        ids.extend(part_ids)
-        latitudes.extend(part_latitudes)
-        longitudes.extend(part_longitudes)
-    if not ids:
-        return [], []
-    count = len(ids)
-    _, _, metres = _geod().inv(array("d", [longitude]) * count, array("d", [latitude]) * count, longitudes, latitudes)
-    inside = list(map((query.radius_km * 1000.0).__ge__, metres))  # radius >= distance, evaluated in C
-    return list(compress(metres, inside)), list(compress(ids, inside))
-
-
-def located_within(session: DbSession, query: OfferQuery, now: dt.datetime) -> list[tuple[float, int]]:
-    """(distance in metres, offer id) of every located offer within the radius, nearest first."""
-    return sorted(zip(*_within_radius(session, query, now), strict=True))
-
-
-def _nearest_positions(metres: list[float], ids: list[int], offset: int, count: int) -> list[int]:
-    """Positions of the page's offers, nearest first and ties by id, without sorting every survivor."""
-    first = heapq.nsmallest(offset + count, range(len(ids)), key=metres.__getitem__)
-    if not first:
+def _exact_metres(origin: tuple[float, float], latitudes: Sequence[float], longitudes: Sequence[float]) -> list[float]:
+    """Exact WGS84 geodesic distances in metres from origin, in one vectorised call."""
+    count = len(latitudes)
+    if not count:
         return []
-    cutoff = metres[first[-1]]  # everything as near as the page's last offer, ties included
-    candidates = list(compress(range(len(ids)), map(cutoff.__ge__, metres)))
-    candidates.sort(key=lambda i: (metres[i], ids[i]))
-    return candidates[offset:offset + count]
+    _, _, metres = _geod().inv(array("d", [origin[1]]) * count, array("d", [origin[0]]) * count,
+                               array("d", longitudes), array("d", latitudes))
+    return list(metres)
+
+
+class _Disc:
+    """The offers of a query within its radius, found with the flat measure in SQL and geodesics for few.
+
+    The SQL keeps the latitude/longitude box (an indexed range) and, inside it, the points whose
+    flat squared distance q is under a bound every point within the radius meets (a superset:
+    FlatMeasure proves the bounds). Points with q under a second bound are surely inside and are
+    only counted; exact geodesics are computed for the thin ring between the bounds and for the
+    page, so every distance shown and every inside/outside decision is the exact geodesic one.
+    """
+
+    def __init__(self, session: DbSession, query: OfferQuery, now: dt.datetime) -> None:
+        if query.origin is None or query.radius_km is None:
+            raise ValueError("a distance search needs an origin and a radius")
+        self.session, self.origin, self.metres = session, query.origin, query.radius_km * 1000.0
+        self.conditions = filter_conditions(query, now)
+        self.flat = FlatMeasure(*query.origin)
+        self.q = ((Offer.latitude - self.flat.lat) * self.flat.ky) * ((Offer.latitude - self.flat.lat) * self.flat.ky) \
+            + ((Offer.longitude - self.flat.lon) * self.flat.kx) * ((Offer.longitude - self.flat.lon) * self.flat.kx)
+
+    def _near(self, metres: float) -> list[ColumnElement[bool]]:
+        """SQL conditions every offer of the query within `metres` (geodesic) meets: the box, then q."""
+        min_lat, max_lat, min_lon, max_lon = bounding_box(*self.origin, metres / 1000.0)
+        near: list[ColumnElement[bool]] = [Offer.latitude.between(min_lat, max_lat),
+                                           Offer.longitude.between(min_lon, max_lon)]
+        keep = self.flat.keep_below(metres)
+        if keep is not None:
+            near.append(self.q <= keep)
+        return near
+
+    def _inside(self, rows: Sequence[Any]) -> tuple[list[float], list[int]]:
+        """(metres, ids) of the rows (id, latitude, longitude) whose exact distance is within the radius."""
+        if not rows:
+            return [], []
+        ids, latitudes, longitudes = zip(*rows, strict=True)
+        metres = _exact_metres(self.origin, latitudes, longitudes)
+        inside = list(map(self.metres.__ge__, metres))  # radius >= distance, evaluated in C
+        return list(compress(metres, inside)), list(compress(ids, inside))
+
+    def _rows(self, *conditions: ColumnElement[bool]) -> Any:
+        return select(Offer.id, Offer.latitude, Offer.longitude).where(*conditions, *self.conditions)
+
+    def everything(self) -> tuple[list[float], list[int]]:
+        """Distances in metres and ids, in parallel lists and unsorted, of every located offer within the radius."""
+        rows = self.session.connection().execute(self._rows(*self._near(self.metres))).all()
+        return self._inside(rows)
+
+    def count(self) -> int:
+        """How many located offers are within the radius: the sure ones counted in SQL, the ring measured."""
+        near = self._near(self.metres)
+        sure = self.flat.inside_below(self.metres)
+        inner = self.session.scalar(
+            select(func.count()).select_from(Offer).where(*near, self.q <= sure, *self.conditions)) or 0
+        ring = self.session.connection().execute(self._rows(*near, self.q > sure)).all()
+        return inner + len(self._inside(ring)[1])
+
+    def nearest(self, offset: int, count: int) -> list[tuple[float, int]]:
+        """(metres, id) of the located offers within the radius from offset, count of them, nearest first, ties by id.
+
+        A small disc first, doubled until it holds offset + count offers (or reaches the radius):
+        their farthest exact distance D is one at least that many offers are within, so every offer
+        that can rank among the first offset + count is within D, which the flat measure bounds in
+        SQL again; only those are measured exactly. Conditions are checked only near the origin.
+        """
+        wanted = offset + count
+        if count <= 0:
+            return []
+        connection = self.session.connection()
+        reach = min(self.metres, _FIRST_DISC_METRES)
+        while True:
+            first = connection.execute(self._rows(*self._near(reach)).order_by(self.q, Offer.id).limit(wanted)).all()
+            if len(first) == wanted or reach >= self.metres:
+                break
+            reach = min(self.metres, reach * 2.0)
+        if len(first) == wanted:
+            _, latitudes, longitudes = zip(*first, strict=True)
+            reach = min(self.metres, max(_exact_metres(self.origin, latitudes, longitudes)))
+            first = connection.execute(self._rows(*self._near(reach))).all()
+        metres, ids = self._inside(first)
+        return sorted(zip(metres, ids, strict=True))[offset:wanted]
+
+
+def located_within(session: DbSession, query: OfferQuery, now: dt.datetime, *,
+                   limit: int | None = None) -> list[tuple[float, int]]:
+    """(distance in metres, offer id) of every located offer within the radius (the first `limit`), nearest first."""
+    disc = _Disc(session, query, now)
+    if limit is not None:
+        return disc.nearest(0, limit)
+    return sorted(zip(*disc.everything(), strict=True))
 
 
 def search_offers(
@@ -257,15 +315,16 @@ def search_offers(
     offset = (page - 1) * per_page
     distances: dict[int, float] = {}
     if query.origin is not None and query.radius_km is not None:
-        metres, ids = _within_radius(session, query, now)
-        nearest = _nearest_positions(metres, ids, offset, per_page)
+        disc = _Disc(session, query, now)
+        located = disc.count()
+        nearest = disc.nearest(offset, per_page) if offset < located else []
         # Virtual offers have no location: they match any distance and follow the located ones.
         virtual = Offer.latitude.is_(None)
-        total = len(ids) + _count(session, [*filter_conditions(query, now), virtual])
-        page_ids = [ids[i] for i in nearest]
-        distances = {ids[i]: metres[i] / 1000.0 for i in nearest}
-        if len(page_ids) < per_page and total > len(ids):
-            page_ids += _ids_by_date(session, query, now, max(0, offset - len(ids)), per_page - len(page_ids), virtual)
+        total = located + _count(session, [*filter_conditions(query, now), virtual])
+        page_ids = [offer_id for _, offer_id in nearest]
+        distances = {offer_id: metres / 1000.0 for metres, offer_id in nearest}
+        if len(page_ids) < per_page and total > located:
+            page_ids += _ids_by_date(session, query, now, max(0, offset - located), per_page - len(page_ids), virtual)
     else:
         total = _count(session, filter_conditions(query, now))
         page_ids = _ids_by_date(session, query, now, offset, per_page)
