@@ -170,9 +170,14 @@ def _flag(session: DbSession, booking: Booking, missing: Sequence[str], note: st
             notify(session, "feature_missing", email, link=hub_link, for_hub=True, **context)
 
 
+def _yes_count() -> Any:
+    """Grouped count of the answers that said the feature was there."""
+    return func.count(case((FeatureConfirmation.present.is_(True), 1)))
+
+
 def _school_answers() -> list[object]:
     """Grouped counts of the schools' answers: yes, and all."""
-    return [func.count(case((FeatureConfirmation.present.is_(True), 1))), func.count()]
+    return [_yes_count(), func.count()]
 
 
 def tallies_by_offer(session: DbSession, offer_ids: Sequence[int]) -> dict[int, Tally]:
@@ -204,12 +209,11 @@ def confirmed_by_offer(session: DbSession, offer_ids: Sequence[int]) -> dict[int
     wanted = list(dict.fromkeys(offer_ids))
     if not wanted:
         return {}
-    yes = func.count(case((FeatureConfirmation.present.is_(True), 1)))
     rows = session.execute(
         select(FeatureConfirmation.offer_id, FeatureConfirmation.feature)
         .where(FeatureConfirmation.offer_id.in_(wanted), FeatureConfirmation.source == ConfirmationSource.SCHOOL.value)
         .group_by(FeatureConfirmation.offer_id, FeatureConfirmation.feature)
-        .having(yes * 2 > func.count())
+        .having(_yes_count() * 2 > func.count())
     ).all()
     confirmed: dict[int, set[str]] = {}
     for offer_id, feature in rows:

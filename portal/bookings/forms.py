@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from wtforms import HiddenField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.core.forms import MultiCheckboxField, PortalForm, strip_filter
+from portal.core.vocab import AccessFeature
 
 
 class BookForm(PortalForm):
@@ -63,6 +65,16 @@ def with_feature_questions(base: type[Any], questions: dict[str, str], choices: 
     fields = {feature_field_name(code): RadioField(question, choices=choices, validators=[Optional()])
               for code, question in questions.items()}
     return type(base.__name__, (base,), {**fields, "feature_codes": list(questions)})
+
+
+def school_confirmation_form(codes: list[str], earlier: Mapping[str, Any], prefill: bool) -> Any:
+    """The school's question per needed feature, filled with its earlier answers (and note) when prefill is set."""
+    form_class = with_feature_questions(
+        FeatureConfirmationForm, {code: f"{AccessFeature(code).label}: was it there?" for code in codes}, SCHOOL_ANSWERS)
+    if not prefill:
+        return form_class()
+    answers = {feature_field_name(code): ("yes" if row.present else "no") for code, row in earlier.items()}
+    return form_class(data={**answers, "note": next((row.note for row in earlier.values() if row.note), "")})
 
 
 class FeatureConfirmationForm(PortalForm):

@@ -12,15 +12,13 @@ from portal import access
 from portal.access import allow
 from portal.bookings import confirmations, services
 from portal.bookings.forms import (
-    SCHOOL_ANSWERS,
     ActionForm,
     BookForm,
     CancelForm,
     DecisionForm,
-    FeatureConfirmationForm,
     feature_answers,
     feature_field_name,
-    with_feature_questions,
+    school_confirmation_form,
 )
 from portal.bookings.models import Booking
 from portal.compliance.checklist import (
@@ -36,7 +34,7 @@ from portal.core.links import same_site_path
 from portal.core.pagination import paginate
 from portal.core.refusals import saved
 from portal.core.templating import extend_navigation
-from portal.core.vocab import AccessFeature, BookingStatus, ConfirmationSource, Role
+from portal.core.vocab import BookingStatus, ConfirmationSource, Role
 from portal.db import utcnow
 from portal.extensions import db
 from portal.offers.services import find_session, visible_to_schools
@@ -199,12 +197,8 @@ def confirm_features(booking_id: int) -> Any:
     """After the placement, staff say whether each feature the student needed was really there."""
     booking = _booking_or_404(booking_id, access.can_manage_school_booking)
     codes = confirmations.needed_features(booking)
-    form_class = with_feature_questions(
-        FeatureConfirmationForm, {code: f"{AccessFeature(code).label}: was it there?" for code in codes}, SCHOOL_ANSWERS)
-    ours = confirmations.answers_of(db.session, booking.id, ConfirmationSource.SCHOOL)
-    data = {feature_field_name(code): ("yes" if row.present else "no") for code, row in ours.items()}
-    form = form_class(data={**data, "note": next((row.note for row in ours.values() if row.note), "")}
-                      if request.method == "GET" else None)
+    form = school_confirmation_form(codes, confirmations.answers_of(db.session, booking.id, ConfirmationSource.SCHOOL),
+                                    prefill=request.method == "GET")
     if codes and booking.is_completed and form.validate_on_submit():
         done, missing = saved(form, lambda: confirmations.record(
             db.session, booking, feature_answers(form, codes), source=ConfirmationSource.SCHOOL, user=current_user,

@@ -15,53 +15,24 @@ from sqlalchemy.orm import Session, joinedload
 from portal.accounts.models import User
 from portal.adjustments import services
 from portal.adjustments.models import AdjustmentRequest
-from portal.core.models import AuditEvent, OutboxMessage
+from portal.core.models import AuditEvent
 from portal.extensions import db
-from portal.offers.models import Offer, OfferFeature, OfferSession, OfferYearGroup
-from portal.organisations.models import Employer, School, Student, StudentNeed
-from tests.concurrency import RACERS, race
+from portal.offers.models import Offer, OfferSession
+from portal.organisations.models import Employer, School, Student
+from tests.concurrency import RACERS, committed_world, race, remove_world
+
+TAG = "adjust-race"
 
 
 def _world(engine) -> dict[str, int]:
     """Committed: a school and its staff, an employer and its staff, a near miss lacking flexible hours, a student."""
-    with Session(engine) as s, s.begin():
-        school = School(urn="990997", name="Adjustment Race High", school_type="special", postcode="M13 9PL")
-        employer = Employer(ref="adjust-race", name="Adjust Race Ltd", sector="healthcare", postcode="M1 3BN",
-                            vetting_status="vetted")
-        s.add_all([school, employer])
-        s.flush()
-        staff = User(email="adjust-race-school@example.org", role="school", school_id=school.id, password_hash="x")
-        boss = User(email="adjust-race-employer@example.org", role="employer", employer_id=employer.id,
-                    password_hash="x")
-        offer = Offer(offer_ref="OF-ADJUST-RACE", employer_id=employer.id, title="Race", activity_type="workplace_visit",
-                      delivery_mode="on_site", status="published", uses_employer_location=False,
-                      latitude=53.48, longitude=-2.24)
-        offer.year_groups = [OfferYearGroup(year_group=10)]
-        offer.features = [OfferFeature(feature="quiet_space")]
-        student = Student(school_id=school.id, student_ref="AR1", first_name="Rae", last_name="Test", year_group=10,
-                          date_of_birth=dt.date(2011, 1, 1))
-        student.needs = [StudentNeed(need="quiet_space"), StudentNeed(need="flexible_hours")]
-        s.add_all([staff, boss, offer, student])
-        s.flush()
-        start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=10)
-        occurrence = OfferSession(offer_id=offer.id, starts_at=start, ends_at=start + dt.timedelta(hours=4), capacity=5)
-        s.add(occurrence)
-        s.flush()
-        return {"school": school.id, "employer": employer.id, "staff": staff.id, "boss": boss.id, "offer": offer.id,
-                "student": student.id, "session": occurrence.id}
+    return committed_world(engine, TAG, "990997", school_type="special", features=["quiet_space"],
+                           needs=["quiet_space", "flexible_hours"])
 
 
 def _clean(engine, ids: dict[str, int]) -> None:
     """Remove everything the test committed."""
-    with Session(engine) as s, s.begin():
-        s.execute(delete(AuditEvent).where(AuditEvent.actor_id.in_([ids["staff"], ids["boss"]])))
-        s.execute(delete(OutboxMessage).where(OutboxMessage.recipient.like("adjust-race-%")))
-        s.execute(delete(AdjustmentRequest).where(AdjustmentRequest.offer_id == ids["offer"]))
-        s.execute(delete(Student).where(Student.id == ids["student"]))
-        s.execute(delete(Offer).where(Offer.id == ids["offer"]))
-        s.execute(delete(User).where(User.id.in_([ids["staff"], ids["boss"]])))
-        s.execute(delete(School).where(School.id == ids["school"]))
-        s.execute(delete(Employer).where(Employer.id == ids["employer"]))
+    remove_world(engine, TAG, ids, delete(AdjustmentRequest).where(AdjustmentRequest.offer_id == ids["offer"]))
 
 
 def test_simultaneous_asks_make_one_request_and_simultaneous_answers_record_one(app):
