@@ -30,6 +30,7 @@ from portal.core.vocab import (
     DbsDecision,
     DeliveryMode,
     DisabilityConfident,
+    MeaningfulCriterion,
     OfferStatus,
     Role,
     SchoolType,
@@ -273,6 +274,7 @@ def _seed_offers(session: DbSession, employers: dict[str, Employer], today: dt.d
             preparation="Think of two questions to ask the people you meet.",
             travel_notes="" if mode is DeliveryMode.VIRTUAL else "Come to main reception and ask for the education team.",
             features={code.value: note for code, note in features.items()},
+            criteria=[criterion.value for criterion in list(MeaningfulCriterion)[:index % (len(MeaningfulCriterion) + 1)]],
         )
         offer_ref = f"DEMO-{ref}-{counts[ref]}".upper()
         offer = session.scalars(select(Offer).where(Offer.offer_ref == offer_ref)).first()

@@ -149,7 +149,13 @@ def make_offer(employer: Employer | None = None, **kw: Any) -> Any:
 
     sessions=0 makes none; location=None (or delivery_mode="virtual") makes a virtual offer.
     """
-    from portal.offers.models import Offer, OfferFeature, OfferSector, OfferYearGroup
+    from portal.offers.models import (
+        Offer,
+        OfferCriterion,
+        OfferFeature,
+        OfferSector,
+        OfferYearGroup,
+    )
 
     n = _n()
     employer = employer or make_employer(insurance_expiry=dt.date.today() + dt.timedelta(days=365))
@@ -159,6 +165,7 @@ def make_offer(employer: Employer | None = None, **kw: Any) -> Any:
         mode = "virtual" if mode == "on_site" else mode
     sessions = kw.pop("sessions", 1)
     sectors, years, features = kw.pop("sectors", ["healthcare"]), kw.pop("year_groups", [10, 11]), kw.pop("features", [])
+    criteria = kw.pop("criteria", [])
     offer = Offer(
         offer_ref=kw.pop("offer_ref", f"OF-TEST{n:05d}"),
         employer_id=employer.id,
@@ -177,6 +184,7 @@ def make_offer(employer: Employer | None = None, **kw: Any) -> Any:
     offer.sectors = [OfferSector(sector=code) for code in sectors]
     offer.year_groups = [OfferYearGroup(year_group=y) for y in years]
     offer.features = [OfferFeature(feature=code) for code in features]
+    offer.criteria = [OfferCriterion(criterion=code) for code in criteria]
     db.session.add(offer)
     db.session.flush()
     for index in range(sessions):

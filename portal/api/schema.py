@@ -39,6 +39,7 @@ from portal.core.vocab import (
     Coded,
     DeliveryMode,
     MatchRule,
+    MeaningfulCriterion,
     Sector,
 )
 from portal.matching.services import DEFAULT_RADIUS_KM, MatchOutcome
@@ -156,6 +157,8 @@ class Offer(Closed):
     sectors: list[Sector]
     year_groups: list[YearGroup]
     send_features: list[AccessFeature]
+    meaningful_criteria: list[MeaningfulCriterion] = Field(
+        description="The marks of a meaningful experience the employer says the offer provides")
     distance_km: Kilometres
     sessions: list[Session] = Field(description="Sessions starting inside the date window (all future ones "
                                                 "without one)")
@@ -166,8 +169,10 @@ class Offer(Closed):
         offer = result.offer
         return cls(offer_ref=offer.offer_ref, title=offer.title, employer_name=offer.employer.name,
                    activity_type=ActivityType(offer.activity_type), delivery_mode=DeliveryMode(offer.delivery_mode),
-                   sectors=[Sector(c) for c in offer.sector_codes], year_groups=offer.year_group_numbers,
-                   send_features=[AccessFeature(c) for c in offer.feature_codes], distance_km=result.distance_km,
+                   sectors=[Sector(c) for c in result.codes.sectors], year_groups=list(result.codes.year_groups),
+                   send_features=[AccessFeature(c) for c in result.codes.features],
+                   meaningful_criteria=[MeaningfulCriterion(c) for c in result.codes.criteria],
+                   distance_km=result.distance_km,
                    sessions=[Session.of(s) for s in result.sessions])
 
 
@@ -190,7 +195,9 @@ class OfferPage(Closed):
     items: list[Offer]
     page: int = Field(ge=1)
     per_page: int = Field(ge=1, le=MAX_PER_PAGE)
-    total: int = Field(ge=0)
+    total: int = Field(ge=0, description="How many offers match, counted up to 1,000")
+    total_is_lower_bound: bool = Field(description="True when more than `total` offers match: the count stops at "
+                                                   "1,000, and the pages go as far as it does")
     pages: int = Field(ge=1)
     origin: Origin | None
     radius_km: float | None = Field(description="The radius used; null when there is no origin")
@@ -199,7 +206,8 @@ class OfferPage(Closed):
     def of(cls, found: SearchPage, origin: Origin | None, radius_km: float | None) -> Self:
         """A page of offer search results."""
         return cls(items=[Offer.of(r) for r in found.items], page=found.page, per_page=found.per_page,
-                   total=found.total, pages=_pages(found.total, found.per_page), origin=origin, radius_km=radius_km)
+                   total=found.total, total_is_lower_bound=found.more_than, pages=_pages(found.total, found.per_page),
+                   origin=origin, radius_km=radius_km)
 
 
 class Match(Closed):

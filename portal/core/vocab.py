@@ -127,6 +127,17 @@ class AccessFeature(Coded):
     TRANSPORT_PROVIDED = ("transport_provided", "Transport provided")
 
 
+class MeaningfulCriterion(Coded):
+    """What makes an experience meaningful (CEC guidance on Benchmark 6): an offer says which it provides."""
+
+    CLEAR_PURPOSE = ("clear_purpose", "A clear purpose shared with students beforehand")
+    TWO_WAY_INTERACTION = ("two_way_interaction", "Real two-way conversation with employees")
+    RANGE_OF_PEOPLE = ("range_of_people", "Meeting a range of people and roles")
+    EMPLOYER_TASK = ("employer_task", "A task set by the employer")
+    EMPLOYER_FEEDBACK = ("employer_feedback", "Feedback from the employer to each student")
+    TIME_TO_REFLECT = ("time_to_reflect", "Time to reflect: a debrief at the end")
+
+
 class Sector(Coded):
     """The National Careers Service job categories."""
 

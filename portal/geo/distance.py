@@ -115,3 +115,18 @@ class FlatMeasure:
         _, m_max, _, p_max = _band_radii(min_lat, max_lat)
         high = max(m_max / self._m0, p_max / self._p0 if self._p0 > 0 else math.inf)
         return (metres / high) ** 2 * (1.0 - _ROUNDING) if math.isfinite(high) else 0.0
+
+
+#: The distance index splits longitudes into strips this many to a degree (about 17 km wide in England),
+#: so a search seeks each strip its box touches instead of scanning a band across the whole country.
+LON_CELLS_PER_DEGREE = 4
+#: The strip of a longitude, as SQL for a generated column (non-negative, so the cast truncates on SQLite; it
+#: rounds on PostgreSQL: lon_cells covers either).
+LON_CELL_SQL = f"CAST((longitude + 180) * {LON_CELLS_PER_DEGREE} AS INTEGER)"
+
+
+def lon_cells(min_lon: float, max_lon: float) -> list[int]:
+    """Every strip a longitude between the two can fall in, whether the cast truncates or rounds."""
+    low = math.floor((min_lon + 180) * LON_CELLS_PER_DEGREE)
+    high = math.ceil((max_lon + 180) * LON_CELLS_PER_DEGREE)
+    return list(range(low, high + 1))

@@ -32,17 +32,19 @@ from portal.core.vocab import (
     ActivityType,
     BookingStatus,
     MatchRule,
+    MeaningfulCriterion,
     Sector,
     SendStatus,
     SupportingAdultRole,
 )
 from portal.db import DbSession, utcnow
-from portal.offers.models import Offer, OfferFeature, OfferSector, OfferSession
+from portal.offers.models import Offer, OfferCriterion, OfferFeature, OfferSector, OfferSession
 from portal.offers.search import (
     OfferQuery,
     filter_conditions,
     located_within,
     session_window,
+    virtual_offer,
 )
 from portal.organisations.models import School, Student
 
@@ -221,7 +223,7 @@ def _candidates(session: DbSession, query: OfferQuery, now: dt.datetime, limit: 
     found: list[tuple[int, float | None]] = []
     if query.origin is not None and query.radius_km is not None:
         found = [(offer_id, metres / 1000.0) for metres, offer_id in located_within(session, query, now, limit=limit)]
-        conditions = [*filter_conditions(query, now), Offer.latitude.is_(None)]
+        conditions = [*filter_conditions(query, now), virtual_offer()]
     else:
         conditions = filter_conditions(query, now)
         virtual_limit = limit
@@ -236,15 +238,20 @@ class _Brief:
     id: int
     activity_type: str
     sector_codes: tuple[str, ...]
+    criterion_codes: tuple[str, ...]
 
 
 def _briefs(session: DbSession, ids: Sequence[int]) -> dict[int, _Brief]:
-    """Activity type and sectors of each offer, in two light queries."""
+    """Activity type, sectors and meaningful-experience criteria of each offer, in three light queries."""
     sectors: dict[int, list[str]] = {}
     for offer_id, sector in session.execute(select(OfferSector.offer_id, OfferSector.sector).where(OfferSector.offer_id.in_(list(ids)))):
         sectors.setdefault(offer_id, []).append(sector)
+    criteria: dict[int, list[str]] = {}
+    for offer_id, criterion in session.execute(
+            select(OfferCriterion.offer_id, OfferCriterion.criterion).where(OfferCriterion.offer_id.in_(list(ids)))):
+        criteria.setdefault(offer_id, []).append(criterion)
     return {
-        row.id: _Brief(row.id, row.activity_type, tuple(sectors.get(row.id, ())))
+        row.id: _Brief(row.id, row.activity_type, tuple(sectors.get(row.id, ())), tuple(criteria.get(row.id, ())))
         for row in session.execute(select(Offer.id, Offer.activity_type).where(Offer.id.in_(list(ids))))
     }
 
@@ -294,13 +301,14 @@ def _load_offers(session: DbSession, ids: Sequence[int]) -> dict[int, Offer]:
         offer.id: offer for offer in session.scalars(
             select(Offer).where(Offer.id.in_(list(ids))).options(
                 joinedload(Offer.employer), selectinload(Offer.sectors), selectinload(Offer.features),
-                selectinload(Offer.year_groups),
+                selectinload(Offer.year_groups), selectinload(Offer.criteria),
             )
         )
     }
 
 
 CONFIRMED_FEATURE_POINTS = 5  # per need of the student that schools have confirmed on the offer
+CRITERION_POINTS = 2  # per meaningful-experience criterion the offer provides (at most 12: below a shared interest)
 
 
 def score_match(offer: Offer | _Brief, distance_km: float | None, radius_km: float, student: Student,
@@ -334,6 +342,10 @@ def score_match(offer: Offer | _Brief, distance_km: float | None, radius_km: flo
     if ActivityType(offer.activity_type) in WORKPLACE_ACTIVITIES and not (done & {a.value for a in WORKPLACE_ACTIVITIES}):
         score += 15
         reasons.append("first workplace experience (Benchmark 6)")
+    provided = len(set(offer.criterion_codes))
+    if provided:
+        score += CRITERION_POINTS * provided
+        reasons.append(f"provides {provided} of the {len(MeaningfulCriterion)} marks of a meaningful experience")
     outside = bool(student.interest_codes) and not shared
     return score, reasons, outside
 

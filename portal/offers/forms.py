@@ -41,6 +41,7 @@ from portal.core.vocab import (
     ActivityType,
     DeliveryMode,
     DisabilityConfident,
+    MeaningfulCriterion,
     Sector,
     year_group_label,
 )
@@ -172,6 +173,11 @@ class OfferForm(PortalForm):
     features = MultiCheckboxField(
         "SEND-ready features", choices=AccessFeature.choices(), validators=[Optional()],
         description="Select only what you can really provide. Schools match students' needs against these.",
+    )
+    criteria = MultiCheckboxField(
+        "What makes it meaningful", choices=MeaningfulCriterion.choices(), validators=[Optional()],
+        description=("Select each one the offer really provides (the Careers & Enterprise Company's guidance on "
+                     "meaningful experiences). Schools see them when they search, and matching ranks offers by them."),
     )
 
     def validate_postcode(self, field: Any) -> None:

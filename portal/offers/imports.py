@@ -32,11 +32,25 @@ from portal.core.csvimport import (
 from portal.core.dates import local_to_utc, london_date
 from portal.core.import_jobs import register_importer
 from portal.core.models import ImportJob
-from portal.core.vocab import AccessFeature, ActivityType, DeliveryMode, OfferStatus, Sector
+from portal.core.vocab import (
+    AccessFeature,
+    ActivityType,
+    DeliveryMode,
+    MeaningfulCriterion,
+    OfferStatus,
+    Sector,
+)
 from portal.db import DbSession, utcnow
 from portal.geo import Location
 from portal.geo.locate import LocationCache
-from portal.offers.models import Offer, OfferFeature, OfferSector, OfferSession, OfferYearGroup
+from portal.offers.models import (
+    Offer,
+    OfferCriterion,
+    OfferFeature,
+    OfferSector,
+    OfferSession,
+    OfferYearGroup,
+)
 from portal.offers.services import refresh_last_session
 from portal.organisations.models import Employer
 
@@ -228,7 +242,7 @@ class OfferRecord:
 
 
 SHARED_COLUMNS = ("employer_ref", "title", "activity_type", "delivery_mode", "postcode", "year_groups",
-                  "sectors", "send_features")
+                  "sectors", "send_features", "meaningful_criteria")
 
 
 def _parse_offer_row(cells: Cells) -> tuple[str, dict[str, Any], SessionRow | None]:
@@ -254,6 +268,9 @@ def _parse_offer_row(cells: Cells) -> tuple[str, dict[str, Any], SessionRow | No
         "year_groups": tuple(years),
         "sectors": tuple(sorted(s.value for s in sectors)),
         "send_features": tuple(sorted(f.value for f in cells.codes("send_features", AccessFeature))),
+        # Optional column: when the file has none, an existing offer's criteria are left as they are.
+        "meaningful_criteria": (tuple(sorted(c.value for c in cells.codes("meaningful_criteria", MeaningfulCriterion)))
+                                if "meaningful_criteria" in cells.row else None),
     }
     start, end = cells.local_datetime("session_start"), cells.local_datetime("session_end")
     capacity = cells.integer("capacity", minimum=1)
@@ -395,6 +412,7 @@ def _plan_existing(session: DbSession, records: dict[str, OfferRecord], existing
     sectors = _children(session, OfferSector, "sector", ids)
     years = _children(session, OfferYearGroup, "year_group", ids)
     features = _children(session, OfferFeature, "feature", ids)
+    criteria = _children(session, OfferCriterion, "criterion", ids)
     sessions: dict[int, dict[dt.datetime, Any]] = {}
     for row in _rows_by_key(session, (OfferSession.id, OfferSession.offer_id, OfferSession.starts_at,
                                       OfferSession.ends_at, OfferSession.capacity, OfferSession.booked),
@@ -414,6 +432,7 @@ def _plan_existing(session: DbSession, records: dict[str, OfferRecord], existing
             tuple(sorted(sectors.get(current.id, {}))) != record.shared["sectors"]
             or tuple(sorted(years.get(current.id, {}))) != record.shared["year_groups"]
             or tuple(sorted(features.get(current.id, {}))) != record.shared["send_features"]
+            or record.shared["meaningful_criteria"] not in (None, tuple(sorted(criteria.get(current.id, {}))))
         )
         if codes_changed:
             plan.replace_children[current.id] = record
@@ -500,16 +519,20 @@ def _write_offers(session: DbSession, records: dict[str, OfferRecord], plan: _Pl
     progress.written(len(new_ids) + len(plan.offer_updates))
 
     replaced = sorted(plan.replace_children)
-    for model in (OfferSector, OfferYearGroup, OfferFeature):
-        for chunk in chunked(replaced):
+    criteria_given = [offer_id for offer_id in replaced
+                      if plan.replace_children[offer_id].shared["meaningful_criteria"] is not None]
+    for model, offer_ids in ((OfferSector, replaced), (OfferYearGroup, replaced), (OfferFeature, replaced),
+                             (OfferCriterion, criteria_given)):
+        for chunk in chunked(offer_ids):
             condition: ColumnElement[bool] = model.offer_id.in_(chunk)
             session.execute(delete(model).where(condition).execution_options(synchronize_session=False))
     targets: list[tuple[int, OfferRecord, dict[str, str | None]]] = [
         (offer_id, records[ref], {}) for ref, offer_id in new_ids.items()
     ]
     targets += [(offer_id, record, plan.notes_kept.get(offer_id, {})) for offer_id, record in plan.replace_children.items()]
-    sectors, years, features = [], [], []
+    sectors, years, features, criteria = [], [], [], []
     for offer_id, record, notes in targets:
+        criteria += [{"offer_id": offer_id, "criterion": code} for code in record.shared["meaningful_criteria"] or ()]
         sectors += [{"offer_id": offer_id, "sector": code} for code in record.shared["sectors"]]
         years += [{"offer_id": offer_id, "year_group": year} for year in record.shared["year_groups"]]
         features += [{"offer_id": offer_id, "feature": code, "note": notes.get(code)}
@@ -517,6 +540,7 @@ def _write_offers(session: DbSession, records: dict[str, OfferRecord], plan: _Pl
     _bulk(session, insert(OfferSector), sectors)
     _bulk(session, insert(OfferYearGroup), years)
     _bulk(session, insert(OfferFeature), features)
+    _bulk(session, insert(OfferCriterion), criteria)
 
     now = utcnow()
     new_sessions = plan.new_sessions + [

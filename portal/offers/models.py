@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import (
     CheckConstraint,
     Column,
+    Computed,
     ForeignKey,
     Index,
     String,
@@ -18,9 +19,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.dates import format_datetime, london_date, to_london
-from portal.core.vocab import ActivityType, Benchmark, DeliveryMode, OfferStatus
+from portal.core.vocab import (
+    ActivityType,
+    Benchmark,
+    DeliveryMode,
+    MeaningfulCriterion,
+    OfferStatus,
+)
 from portal.db import utcnow
 from portal.extensions import Model
+from portal.geo.distance import LON_CELL_SQL
 from portal.organisations.models import Employer
 
 session_supervisors = Table(
@@ -37,9 +45,10 @@ class Offer(Model):
     __tablename__ = "offers"
     __table_args__ = (
         # The distance search: published offers inside a latitude/longitude box (virtual: latitude
-        # NULL). The last two columns make it covering: "has a future session" and "vetted
-        # employer" are checked without reading the table or the sessions.
-        Index("ix_offers_search_location", "status", "latitude", "longitude", "last_session_starts_at",
+        # NULL), sought strip by strip of longitude (lon_cell) and then by latitude range. The last
+        # two columns make it covering: "has a future session" and "vetted employer" are checked
+        # without reading the table or the sessions.
+        Index("ix_offers_search_cell", "status", "lon_cell", "latitude", "longitude", "last_session_starts_at",
               "employer_id"),
         Index("ix_offers_employer_id_status", "employer_id", "status"),
     )
@@ -56,6 +65,7 @@ class Offer(Model):
     postcode: Mapped[str | None] = mapped_column(String(8))
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
+    lon_cell: Mapped[int | None] = mapped_column(Computed(LON_CELL_SQL))  # the strip of longitude, for the index
     location_approximate: Mapped[bool] = mapped_column(default=False, server_default=false())
     learning_outcomes: Mapped[str] = mapped_column(Text, default="")
     preparation: Mapped[str] = mapped_column(Text, default="")
@@ -84,6 +94,9 @@ class Offer(Model):
     features: Mapped[list[OfferFeature]] = relationship(
         cascade="all, delete-orphan", order_by="OfferFeature.feature"
     )
+    criteria: Mapped[list[OfferCriterion]] = relationship(
+        cascade="all, delete-orphan", order_by="OfferCriterion.criterion"
+    )
 
     @property
     def sector_codes(self) -> list[str]:
@@ -99,6 +112,17 @@ class Offer(Model):
     def feature_codes(self) -> list[str]:
         """The SEND-ready feature codes the offer supports."""
         return [f.feature for f in self.features]
+
+    @property
+    def criterion_codes(self) -> list[str]:
+        """The meaningful-experience criteria the offer provides, in the vocabulary's order."""
+        held = {c.criterion for c in self.criteria}
+        return [m.value for m in MeaningfulCriterion if m.value in held]
+
+    @property
+    def criteria_summary(self) -> str:
+        """'4 of the 6 marks of a meaningful experience'."""
+        return criteria_summary(len(self.criterion_codes))
 
     @property
     def feature_notes(self) -> dict[str, str]:
@@ -154,6 +178,11 @@ class Offer(Model):
         return self.employer.postcode if self.uses_employer_location else self.postcode
 
 
+def criteria_summary(provided: int) -> str:
+    """'4 of the 6 marks of a meaningful experience'."""
+    return f"{provided} of the {len(MeaningfulCriterion)} marks of a meaningful experience"
+
+
 class OfferSector(Model):
     """A sector an offer shows students."""
 
@@ -180,6 +209,15 @@ class OfferFeature(Model):
     offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True)
     feature: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
     note: Mapped[str | None] = mapped_column(String(300))
+
+
+class OfferCriterion(Model):
+    """A meaningful-experience criterion an offer provides (a clear purpose, a task set by the employer…)."""
+
+    __tablename__ = "offer_criteria"
+
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True)
+    criterion: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
 class OfferSession(Model):

@@ -1,7 +1,7 @@
 """Finding published offers: filters, date window and distance, nearest first, a page at a time.
 
 Distance searches keep, in SQL, the offers inside a latitude/longitude box around the origin (an
-indexed range query) whose flat squared distance (multiplications only, so on SQLite and
+index seek per strip of longitude the box touches, then a latitude range) whose flat squared distance (multiplications only, so on SQLite and
 PostgreSQL alike) is under a bound every offer within the radius meets. The offers that bound
 proves to be inside are counted in SQL; exact geodesic distances are computed only for the thin
 ring near the radius and for the page shown, which SQL orders by the flat distance. Every
@@ -20,18 +20,35 @@ from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, String, cast, exists, func, literal, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.core.dates import start_of_london_day
-from portal.core.vocab import OfferStatus, VettingStatus
+from portal.core.vocab import MeaningfulCriterion, OfferStatus, VettingStatus
 from portal.db import DbSession, utcnow
 from portal.geo import bounding_box
-from portal.geo.distance import FlatMeasure
-from portal.offers.models import Offer, OfferFeature, OfferSector, OfferSession, OfferYearGroup
+from portal.geo.distance import FlatMeasure, lon_cells
+from portal.offers.models import (
+    Offer,
+    OfferCriterion,
+    OfferFeature,
+    OfferSector,
+    OfferSession,
+    OfferYearGroup,
+    criteria_summary,
+)
 from portal.organisations.models import Employer
 
 DEFAULT_PER_PAGE = 20
+#: Searches count matching offers up to this many; beyond it they say "more than 1,000" (50 pages of 20,
+#: nearest or soonest first), so a wide search costs what its pages cost, not what the whole country holds.
+COUNT_CAP = 1000
+
+
+def virtual_offer() -> ColumnElement[bool]:
+    """The offer has no location (virtual), as the distance index finds it: its longitude strip is NULL."""
+    return Offer.lon_cell.is_(None)
+
 #: The nearest-first search looks this far first (metres), doubling until a page is found.
 _FIRST_DISC_METRES = 2000.0
 
@@ -54,13 +71,29 @@ class OfferQuery:
     extra: Sequence[ColumnElement[bool]] = ()
 
 
+@dataclass(frozen=True)
+class OfferCodes:
+    """The coded lists a result card shows, read as plain values (sorted; criteria in the vocabulary's order)."""
+
+    sectors: tuple[str, ...] = ()
+    year_groups: tuple[int, ...] = ()
+    features: tuple[str, ...] = ()
+    criteria: tuple[str, ...] = ()
+
+    @property
+    def criteria_summary(self) -> str:
+        """'4 of the 6 marks of a meaningful experience'."""
+        return criteria_summary(len(self.criteria))
+
+
 @dataclass
 class SearchResult:
-    """One offer found, its distance (None when virtual or no origin) and its matching sessions."""
+    """One offer found, its distance (None when virtual or no origin), its matching sessions and its codes."""
 
     offer: Offer
     distance_km: float | None
     sessions: list[OfferSession] = field(default_factory=list)
+    codes: OfferCodes = field(default_factory=OfferCodes)
 
 
 @dataclass
@@ -71,6 +104,7 @@ class SearchPage:
     page: int
     per_page: int
     total: int
+    more_than: bool = False  # more offers than `total` match (the count stopped at COUNT_CAP)
 
     @property
     def pages(self) -> int:
@@ -168,9 +202,10 @@ def filter_conditions(query: OfferQuery, now: dt.datetime, *, sessions: bool = T
     return conditions
 
 
-def _count(session: DbSession, conditions: list[ColumnElement[bool]]) -> int:
-    """How many offers meet the conditions."""
-    return session.scalar(select(func.count()).select_from(Offer).where(*conditions)) or 0
+def _count(session: DbSession, conditions: Sequence[ColumnElement[bool]], cap: int) -> int:
+    """How many offers meet the conditions, counting no further than cap + 1."""
+    upto = select(Offer.id).where(*conditions).limit(cap + 1).subquery()
+    return session.scalar(select(func.count()).select_from(upto)) or 0
 
 
 def _ids_by_date(session: DbSession, query: OfferQuery, now: dt.datetime, offset: int, limit: int,
@@ -237,7 +272,8 @@ class _Disc:
     def _near(self, metres: float) -> list[ColumnElement[bool]]:
         """SQL conditions every offer of the query within `metres` (geodesic) meets: the box, then q."""
         min_lat, max_lat, min_lon, max_lon = bounding_box(*self.origin, metres / 1000.0)
-        near: list[ColumnElement[bool]] = [Offer.latitude.between(min_lat, max_lat),
+        near: list[ColumnElement[bool]] = [Offer.lon_cell.in_(lon_cells(min_lon, max_lon)),
+                                           Offer.latitude.between(min_lat, max_lat),
                                            Offer.longitude.between(min_lon, max_lon)]
         keep = self.flat.keep_below(metres)
         if keep is not None:
@@ -261,12 +297,14 @@ class _Disc:
         rows = self.session.connection().execute(self._rows(*self._near(self.metres))).all()
         return self._inside(rows)
 
-    def count(self) -> int:
-        """How many located offers are within the radius: the sure ones counted in SQL, the ring measured."""
+    def count(self, cap: int) -> int:
+        """How many located offers are within the radius, counting no further than cap + 1: the surely-inside
+        ones counted in SQL (stopping there), the thin ring near the edge measured exactly."""
         near = self._near(self.metres)
         sure = self.flat.inside_below(self.metres)
-        inner = self.session.scalar(
-            select(func.count()).select_from(Offer).where(*near, self.q <= sure, *self.conditions)) or 0
+        inner = _count(self.session, [*near, self.q <= sure, *self.conditions], cap)
+        if inner > cap:
+            return inner
         ring = self.session.connection().execute(self._rows(*near, self.q > sure)).all()
         return inner + len(self._inside(ring)[1])
 
@@ -316,19 +354,21 @@ def search_offers(
     distances: dict[int, float] = {}
     if query.origin is not None and query.radius_km is not None:
         disc = _Disc(session, query, now)
-        located = disc.count()
+        located = disc.count(COUNT_CAP)
         nearest = disc.nearest(offset, per_page) if offset < located else []
         # Virtual offers have no location: they match any distance and follow the located ones.
-        virtual = Offer.latitude.is_(None)
-        total = located + _count(session, [*filter_conditions(query, now), virtual])
+        virtual = virtual_offer()
+        virtual_count = _count(session, [*filter_conditions(query, now), virtual], COUNT_CAP) if located <= COUNT_CAP else 0
+        total = located + virtual_count
         page_ids = [offer_id for _, offer_id in nearest]
         distances = {offer_id: metres / 1000.0 for metres, offer_id in nearest}
         if len(page_ids) < per_page and total > located:
             page_ids += _ids_by_date(session, query, now, max(0, offset - located), per_page - len(page_ids), virtual)
     else:
-        total = _count(session, filter_conditions(query, now))
+        total = _count(session, filter_conditions(query, now), COUNT_CAP)
         page_ids = _ids_by_date(session, query, now, offset, per_page)
     offers = _load(session, page_ids)
+    codes = offer_codes(session, page_ids)
     if query.origin is not None and query.radius_km is None:
         located_here = [o for o in offers if o.latitude is not None and o.longitude is not None]
         points = [(o.latitude, o.longitude) for o in located_here]
@@ -339,25 +379,49 @@ def search_offers(
             offer=offer,
             distance_km=distances.get(offer.id),
             sessions=[s for s in offer.sessions if s.starts_at > start and (end is None or s.starts_at < end)],
+            codes=codes.get(offer.id, OfferCodes()),
         )
         for offer in offers
     ]
-    return SearchPage(items=items, page=page, per_page=per_page, total=total)
+    return SearchPage(items=items, page=page, per_page=per_page, total=min(total, COUNT_CAP), more_than=total > COUNT_CAP)
 
 
 def _load(session: DbSession, ids: list[int]) -> list[Offer]:
-    """The offers with everything a result card shows, in the order of ids (no N+1 queries)."""
+    """The offers with their employer and sessions, in the order of ids (the codes come from offer_codes)."""
     if not ids:
         return []
     found = {
         offer.id: offer
         for offer in session.scalars(
-            select(Offer).where(Offer.id.in_(ids)).options(
-                joinedload(Offer.employer),
-                selectinload(Offer.sessions),
-                selectinload(Offer.year_groups),
-                selectinload(Offer.features),
-            )
+            select(Offer).where(Offer.id.in_(ids)).options(joinedload(Offer.employer), selectinload(Offer.sessions))
         )
     }
     return [found[offer_id] for offer_id in ids if offer_id in found]
+
+
+def offer_codes(session: DbSession, ids: Sequence[int]) -> dict[int, OfferCodes]:
+    """Sectors, year groups, SEND-ready features and meaningful-experience criteria of the offers, in one query."""
+    if not ids:
+        return {}
+    wanted = list(ids)
+    rows = session.execute(union_all(
+        select(OfferSector.offer_id, literal("sector"), OfferSector.sector).where(OfferSector.offer_id.in_(wanted)),
+        select(OfferYearGroup.offer_id, literal("year"), cast(OfferYearGroup.year_group, String))
+        .where(OfferYearGroup.offer_id.in_(wanted)),
+        select(OfferFeature.offer_id, literal("feature"), OfferFeature.feature).where(OfferFeature.offer_id.in_(wanted)),
+        select(OfferCriterion.offer_id, literal("criterion"), OfferCriterion.criterion)
+        .where(OfferCriterion.offer_id.in_(wanted)),
+    )).all()
+    found: dict[int, dict[str, list[str]]] = {offer_id: {} for offer_id in wanted}
+    for offer_id, kind, code in rows:
+        found[offer_id].setdefault(kind, []).append(code)
+    order = {member.value: index for index, member in enumerate(MeaningfulCriterion)}
+    return {
+        offer_id: OfferCodes(
+            sectors=tuple(sorted(kinds.get("sector", ()))),
+            year_groups=tuple(sorted(int(year) for year in kinds.get("year", ()))),
+            features=tuple(sorted(kinds.get("feature", ()))),
+            criteria=tuple(sorted(kinds.get("criterion", ()), key=lambda code: order.get(code, len(order)))),
+        )
+        for offer_id, kinds in found.items()
+    }

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, update
@@ -24,6 +24,7 @@ from portal.core.vocab import (
     DeliveryMode,
     DisabilityConfident,
     InsuranceCover,
+    MeaningfulCriterion,
     OfferStatus,
     Sector,
 )
@@ -31,6 +32,7 @@ from portal.db import DbSession, utcnow
 from portal.geo.locate import PostcodeProblem, locate, place
 from portal.offers.models import (
     Offer,
+    OfferCriterion,
     OfferFeature,
     OfferSector,
     OfferSession,
@@ -183,6 +185,7 @@ class OfferDetails:
     travel_notes: str = ""
     supporting_adults_max: int = 0
     features: dict[str, str] = field(default_factory=dict)  # feature code -> note ("" for none)
+    criteria: list[str] = field(default_factory=list)  # MeaningfulCriterion codes
 
 
 def new_offer_ref(session: DbSession) -> str:
@@ -201,6 +204,8 @@ def _check_codes(details: OfferDetails) -> None:
         Sector(code)
     for code in details.features:
         AccessFeature(code)
+    for code in details.criteria:
+        MeaningfulCriterion(code)
     if not details.year_groups:
         raise OfferError("Select at least one year group", "year_groups")
     if any(year not in YEAR_GROUPS for year in details.year_groups):
@@ -258,6 +263,16 @@ def _apply_details(offer: Offer, employer: Employer, details: OfferDetails) -> N
     added = [OfferFeature(feature=code, note=note or None) for code, note in sorted(wanted.items()) if code not in kept]
     if added or len(kept) != len(offer.features):
         offer.features = sorted([*kept.values(), *added], key=lambda f: f.feature)
+    set_criteria(offer, details.criteria)
+
+
+def set_criteria(offer: Offer, codes: Collection[str]) -> None:
+    """Make the offer's meaningful-experience criteria exactly these codes, keeping the rows that stay."""
+    wanted = set(codes)
+    kept = [c for c in offer.criteria if c.criterion in wanted]
+    added = [OfferCriterion(criterion=code) for code in sorted(wanted - {c.criterion for c in kept})]
+    if added or len(kept) != len(offer.criteria):
+        offer.criteria = sorted([*kept, *added], key=lambda c: c.criterion)
 
 
 def create_offer(session: DbSession, employer: Employer, details: OfferDetails) -> Offer:

@@ -159,7 +159,7 @@ def _offer_form(offer: Offer | None) -> OfferForm:
         "delivery_mode": offer.delivery_mode, "location": "employer" if offer.uses_employer_location else "other",
         "postcode": offer.postcode, "sectors": offer.sector_codes, "year_groups": offer.year_group_numbers,
         "learning_outcomes": offer.learning_outcomes, "preparation": offer.preparation,
-        "travel_notes": offer.travel_notes, "features": offer.feature_codes,
+        "travel_notes": offer.travel_notes, "features": offer.feature_codes, "criteria": offer.criterion_codes,
         "supporting_adults_max": offer.supporting_adults_max,
     }
     data.update({f"note_{code}": note for code, note in offer.feature_notes.items()})
@@ -173,7 +173,7 @@ def _offer_details(form: OfferForm) -> services.OfferDetails:
         delivery_mode=form.delivery_mode.data, use_employer_location=form.location.data != "other",
         postcode=form.postcode.data or None, sectors=form.sectors.data or [], year_groups=form.year_groups.data or [],
         learning_outcomes=form.learning_outcomes.data or "", preparation=form.preparation.data or "",
-        travel_notes=form.travel_notes.data or "", features=form.feature_notes(),
+        travel_notes=form.travel_notes.data or "", features=form.feature_notes(), criteria=form.criteria.data or [],
         supporting_adults_max=form.supporting_adults_max.data or 0,
     )
 

@@ -17,7 +17,7 @@ from portal.core.batches import chunked
 from portal.core.vocab import AccessFeature
 from portal.db import DbSession
 from portal.offers.models import Offer, OfferFeature, OfferSession, OfferYearGroup
-from portal.offers.search import OfferQuery, filter_conditions, located_within
+from portal.offers.search import OfferQuery, filter_conditions, located_within, virtual_offer
 from portal.organisations.models import Employer, School, Student, StudentNeed
 from portal.progress.services import SchoolProgress, compute_school_progress
 
@@ -183,7 +183,7 @@ def need_gaps(session: DbSession, hub_id: int, now: dt.datetime, radius_km: floa
                            radius_km=radius_km if radius_km is not None else school.match_radius_km)
         reachable[school_id] = {offer_id for _, offer_id in located_within(session, query, now)}
     virtual = set(session.scalars(select(Offer.id).where(*filter_conditions(OfferQuery(), now),
-                                                         Offer.latitude.is_(None))))
+                                                         virtual_offer())))
     supply = _supply(session, virtual.union(*reachable.values()), virtual, now)
     rows = []
     for (year_group, needs), (students, school_ids) in demand.items():

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from portal.core.dates import london_date
+from portal.extensions import db
 from portal.geo import get_geocoder
 from tests.api.conftest import STOCKPORT, insured_employer
 from tests.factories import make_offer, make_session
@@ -136,3 +137,22 @@ def test_bad_parameters_are_422_naming_each(api, world, query, field):
 def test_a_radius_without_any_origin_is_422(api, world):
     response = api.get("/offers", world.tokens["hub"], query={"radius_km": 10})
     assert response.status_code == 422 and "radius_km" in response.get_json()["details"]
+
+
+def test_an_offer_carries_the_marks_of_a_meaningful_experience_it_provides(api, world):
+    from portal.offers.models import OfferCriterion
+
+    world.offer.criteria = [OfferCriterion(criterion="time_to_reflect"), OfferCriterion(criterion="clear_purpose")]
+    db.session.flush()
+    (item,) = api.get("/offers", world.tokens["hub"]).get_json()["items"]
+    assert item["meaningful_criteria"] == ["clear_purpose", "time_to_reflect"]
+
+
+def test_the_total_says_when_it_is_only_a_lower_bound(api, world, spread, monkeypatch):
+    from portal.offers import search
+
+    body = api.get("/offers", world.tokens["hub"]).get_json()
+    assert (body["total"], body["total_is_lower_bound"]) == (4, False)
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    body = api.get("/offers", world.tokens["hub"]).get_json()
+    assert (body["total"], body["total_is_lower_bound"], body["pages"]) == (3, True, 1)

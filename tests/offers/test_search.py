@@ -234,3 +234,45 @@ def test_offers_at_the_same_place_page_in_id_order_without_repeats():
     pages = [_ids(search_offers(db.session, query, page=n, per_page=2)) for n in (1, 2, 3)]
     assert pages[0][0] == nearer.id
     assert [offer_id for page in pages for offer_id in page][1:] == sorted(o.id for o in same_place)
+
+
+@pytest.mark.parametrize("ring", [False, True])
+def test_the_count_stops_at_the_cap_and_says_more_than_only_when_more_match(monkeypatch, ring):
+    """COUNT_CAP offers are counted exactly; one more is 'more than', whether the extra one is surely inside
+    (counted in SQL) or in the ring near the edge (measured) or virtual; pages stop at the cap."""
+    from portal.offers import search
+
+    monkeypatch.setattr(search, "COUNT_CAP", 4)
+    edge = 9.99 if ring else 0.0  # km north: just inside a 10 km radius, or at the centre
+    offers = [make_offer(location=(MANCHESTER[0] + 0.002 * i, MANCHESTER[1])) for i in range(4)]
+    query = OfferQuery(origin=MANCHESTER, radius_km=10)
+    exact = search_offers(db.session, query, per_page=2)
+    assert (exact.total, exact.more_than, exact.pages) == (4, False, 2)
+    extra = make_offer(location=(MANCHESTER[0] + edge / 111.25, MANCHESTER[1]))
+    more = search_offers(db.session, query, per_page=2)
+    assert (more.total, more.more_than, more.pages) == (4, True, 2)
+    everyone = sorted([*offers, extra], key=lambda o: (distance_km(MANCHESTER, (o.latitude, o.longitude)), o.id))
+    assert _ids(search_offers(db.session, query, page=1, per_page=4)) == [o.id for o in everyone[:4]]
+    virtual_extra = search_offers(db.session, OfferQuery(origin=MANCHESTER, radius_km=0.5), per_page=2)
+    assert not virtual_extra.more_than
+    for _ in range(4):
+        make_offer(location=None)
+    assert search_offers(db.session, OfferQuery(origin=MANCHESTER, radius_km=0.5), per_page=2).more_than
+    assert search_offers(db.session, OfferQuery(), per_page=2).more_than  # soonest first counts with the cap too
+
+
+def test_the_search_page_and_the_api_say_more_than_when_the_count_stops(monkeypatch, login):
+    from portal.core.vocab import Role
+    from portal.offers import search
+    from tests.factories import make_school, make_user
+
+    monkeypatch.setattr(search, "COUNT_CAP", 2)
+    school = make_school(latitude=MANCHESTER[0], longitude=MANCHESTER[1])
+    client = login(make_user(Role.SCHOOL, school_id=school.id))
+    for i in range(2):
+        make_offer(location=(MANCHESTER[0] + 0.002 * i, MANCHESTER[1]))
+    page = client.get("/offers?radius=10").get_data(as_text=True)
+    assert "2 offers found" in page and "More than" not in page and "more than" not in page
+    make_offer(location=(MANCHESTER[0] + 0.01, MANCHESTER[1]))
+    page = client.get("/offers?radius=10").get_data(as_text=True)
+    assert "More than 2 offers found" in page
