@@ -38,11 +38,12 @@ from portal.core.vocab import (
     SupportingAdultRole,
 )
 from portal.db import DbSession, utcnow
-from portal.offers.models import Offer, OfferCriterion, OfferFeature, OfferSector, OfferSession
+from portal.offers.models import Offer, OfferFeature, OfferSession
 from portal.offers.search import (
     OfferQuery,
     filter_conditions,
     located_within,
+    offer_codes,
     session_window,
     virtual_offer,
 )
@@ -239,19 +240,16 @@ class _Brief:
     activity_type: str
     sector_codes: tuple[str, ...]
     criterion_codes: tuple[str, ...]
+    feature_codes: tuple[str, ...]
 
 
 def _briefs(session: DbSession, ids: Sequence[int]) -> dict[int, _Brief]:
-    """Activity type, sectors and meaningful-experience criteria of each offer, in three light queries."""
-    sectors: dict[int, list[str]] = {}
-    for offer_id, sector in session.execute(select(OfferSector.offer_id, OfferSector.sector).where(OfferSector.offer_id.in_(list(ids)))):
-        sectors.setdefault(offer_id, []).append(sector)
-    criteria: dict[int, list[str]] = {}
-    for offer_id, criterion in session.execute(
-            select(OfferCriterion.offer_id, OfferCriterion.criterion).where(OfferCriterion.offer_id.in_(list(ids)))):
-        criteria.setdefault(offer_id, []).append(criterion)
+    """Activity type, sectors, criteria and features of each offer, in two light queries."""
+    if not ids:
+        return {}
+    codes = offer_codes(session, ids)
     return {
-        row.id: _Brief(row.id, row.activity_type, tuple(sectors.get(row.id, ())), tuple(criteria.get(row.id, ())))
+        row.id: _Brief(row.id, row.activity_type, codes[row.id].sectors, codes[row.id].criteria, codes[row.id].features)
         for row in session.execute(select(Offer.id, Offer.activity_type).where(Offer.id.in_(list(ids))))
     }
 
@@ -296,7 +294,7 @@ def _busy(session: DbSession, student_ids: Sequence[int], sessions: Sequence[Off
 
 
 def _load_offers(session: DbSession, ids: Sequence[int]) -> dict[int, Offer]:
-    """Offers with what scoring and display need, in one round of queries."""
+    """Offers with their codes and employer, in one round of queries (for group matching, which reads the codes)."""
     return {
         offer.id: offer for offer in session.scalars(
             select(Offer).where(Offer.id.in_(list(ids))).options(
@@ -307,6 +305,15 @@ def _load_offers(session: DbSession, ids: Sequence[int]) -> dict[int, Offer]:
     }
 
 
+def _cards(session: DbSession, ids: Sequence[int]) -> dict[int, Offer]:
+    """Offers with their employer, as a result card shows them (title, employer, activity): one query."""
+    if not ids:
+        return {}
+    return {offer.id: offer for offer in session.scalars(
+        select(Offer).where(Offer.id.in_(list(ids))).options(joinedload(Offer.employer)))}
+
+
+MAX_SCORE = 100  # scores are out of 100: an offer that earns more (every bonus at once) scores 100
 CONFIRMED_FEATURE_POINTS = 5  # per need of the student that schools have confirmed on the offer
 CRITERION_POINTS = 2  # per meaningful-experience criterion the offer provides (at most 12: below a shared interest)
 
@@ -347,7 +354,7 @@ def score_match(offer: Offer | _Brief, distance_km: float | None, radius_km: flo
         score += CRITERION_POINTS * provided
         reasons.append(f"provides {provided} of the {len(MeaningfulCriterion)} marks of a meaningful experience")
     outside = bool(student.interest_codes) and not shared
-    return score, reasons, outside
+    return min(score, MAX_SCORE), reasons, outside
 
 
 def _available(session: DbSession, student: Student, query: OfferQuery, request: MatchRequest, now: dt.datetime,
@@ -389,18 +396,18 @@ def match_student(session: DbSession, student: Student, request: MatchRequest, n
     shown_ids = {m[4] for m in shown}
     different = (next((m for m in scored if m[3] and m[4] not in shown_ids), None)
                  if student.interest_codes and not request.sectors else None)
-    offers = _load_offers(session, [m[4] for m in shown] + ([different[4]] if different else []))
+    offers = _cards(session, [m[4] for m in shown] + ([different[4]] if different else []))
 
     def as_match(entry: tuple[int, float | None, OfferSession, bool, int]) -> Match:
         score, distance, occurrence, outside, offer_id = entry
-        offer = offers[offer_id]
-        _, reasons, _ = score_match(offer, distance, request.radius_km, student, done, confirmed.get(offer_id, set()))
+        offer, brief = offers[offer_id], briefs[offer_id]
+        _, reasons, _ = score_match(brief, distance, request.radius_km, student, done, confirmed.get(offer_id, set()))
         if student.supporting_adult is not None:
             left = offer.supporting_adults_max - occurrence.adults_booked
             adult = SupportingAdultRole(student.supporting_adult).in_sentence
             reasons.append(f"room for the {adult} to attend "
                            f"({left} supporting adult place{'s' if left != 1 else ''} left)")
-        agreed = sorted(grants.needs_for(occurrence.id) - set(offer.feature_codes))
+        agreed = sorted(grants.needs_for(occurrence.id) - set(brief.feature_codes))
         if agreed:
             reasons.append(f"{employer_agreed(agreed)} for this session")
         return Match(offer, occurrence, distance, score, reasons, outside)
@@ -463,7 +470,7 @@ def near_misses(session: DbSession, student: Student, request: MatchRequest, now
             found.append((len(missing), distance if distance is not None else 1e9, offer_id, distance, sessions[0], missing))
     found.sort(key=lambda m: m[:3])
     shown = found[:NEAR_MISSES_SHOWN]
-    offers = _load_offers(session, [m[2] for m in shown])
+    offers = _cards(session, [m[2] for m in shown])
     return [NearMiss(offers[offer_id], first, distance, missing) for _, _, offer_id, distance, first, missing in shown]
 
 
@@ -535,7 +542,7 @@ def _closest_all_but_one(session: DbSession, student: Student, request: MatchReq
                 best = (rank, offer_id, lacking, distance)
     if best is None:
         return None
-    return _load_offers(session, [best[1]])[best[1]], best[3], best[2]
+    return _cards(session, [best[1]])[best[1]], best[3], best[2]
 
 
 def _blocking_rules(session: DbSession, student: Student, request: MatchRequest,

@@ -311,7 +311,7 @@ class _Disc:
     def nearest(self, offset: int, count: int) -> list[tuple[float, int]]:
         """(metres, id) of the located offers within the radius from offset, count of them, nearest first, ties by id.
 
-        A small disc first, doubled until it holds offset + count offers (or reaches the radius):
+        A small disc first, widened (by the density found) until it holds offset + count offers (or reaches the radius):
         their farthest exact distance D is one at least that many offers are within, so every offer
         that can rank among the first offset + count is within D, which the flat measure bounds in
         SQL again; only those are measured exactly. Conditions are checked only near the origin.
@@ -325,13 +325,21 @@ class _Disc:
             first = connection.execute(self._rows(*self._near(reach)).order_by(self.q, Offer.id).limit(wanted)).all()
             if len(first) == wanted or reach >= self.metres:
                 break
-            reach = min(self.metres, reach * 2.0)
+            reach = min(self.metres, reach * _growth(len(first), wanted))
         if len(first) == wanted:
             _, latitudes, longitudes = zip(*first, strict=True)
             reach = min(self.metres, max(_exact_metres(self.origin, latitudes, longitudes)))
             first = connection.execute(self._rows(*self._near(reach))).all()
         metres, ids = self._inside(first)
         return sorted(zip(metres, ids, strict=True))[offset:wanted]
+
+
+def _growth(found: int, wanted: int) -> float:
+    """How much wider the next disc is: by the area the missing offers need at the density found so far (with a
+    fifth to spare), between 1.5 and 4 times (4 when the disc held none)."""
+    if found == 0:
+        return 4.0
+    return min(4.0, max(1.5, 1.2 * math.sqrt(wanted / found)))
 
 
 def located_within(session: DbSession, query: OfferQuery, now: dt.datetime, *,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from portal.core.models import AuditEvent
+from portal.core.vocab import MeaningfulCriterion
 from portal.extensions import db
-from tests.api.conftest import STOCKPORT, insured_employer
+from portal.matching.services import MAX_SCORE
+from tests.api.conftest import SCHOOL_POINT, STOCKPORT, insured_employer
 from tests.factories import make_offer, make_student
 
 
@@ -61,3 +63,12 @@ def test_seeing_a_students_needs_in_the_reasons_is_audited(api, world):
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.object_id == world.student.id,
                                                          AuditEvent.action == "viewed_special_category")).all()
     assert [(e.actor_id, e.detail) for e in events] == [(world.staff.id, "api_matches")]
+
+
+def test_an_offer_earning_every_bonus_scores_100_and_the_answer_keeps_to_the_document(api, world):
+    every_mark = [m.value for m in MeaningfulCriterion]
+    make_offer(insured_employer(), offer_ref="OF-BEST", location=SCHOOL_POINT, features=["step_free_access"],
+               criteria=every_mark)  # 40 near + 30 interest + 15 new + 15 first workplace + 12 marks = 112
+    response = api.get("/students/A100/matches", world.tokens["staff"])  # Api.get checks the schema (score <= 100)
+    best = response.get_json()["matches"][0]
+    assert best["offer_ref"] == "OF-BEST" and best["score"] == MAX_SCORE
