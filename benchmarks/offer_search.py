@@ -40,7 +40,14 @@ from portal import create_app  # noqa: E402
 from portal.core.vocab import AccessFeature, ActivityType, DeliveryMode, Sector  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.geo import distance_km  # noqa: E402
-from portal.offers.models import Offer, OfferFeature, OfferSector, OfferSession, OfferYearGroup  # noqa: E402
+from portal.offers.models import (  # noqa: E402
+    Offer,
+    OfferFeature,
+    OfferSector,
+    OfferSession,
+    OfferYearGroup,
+    refresh_offer_masks,
+)
 from portal.offers.search import OfferQuery, search_offers  # noqa: E402
 from portal.organisations.models import Employer  # noqa: E402
 
@@ -115,6 +122,7 @@ def build(offers: int, rng: random.Random) -> None:
         for model, values in ((OfferSession, sessions), (OfferSector, offer_sectors), (OfferYearGroup, years),
                               (OfferFeature, offer_features)):
             db.session.execute(insert(model), values)
+        refresh_offer_masks(db.session, ids)
     db.session.commit()
 
 

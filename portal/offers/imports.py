@@ -50,6 +50,7 @@ from portal.offers.models import (
     OfferSector,
     OfferSession,
     OfferYearGroup,
+    refresh_offer_masks,
 )
 from portal.offers.services import refresh_last_session
 from portal.organisations.models import Employer
@@ -541,6 +542,7 @@ def _write_offers(session: DbSession, records: dict[str, OfferRecord], plan: _Pl
     _bulk(session, insert(OfferYearGroup), years)
     _bulk(session, insert(OfferFeature), features)
     _bulk(session, insert(OfferCriterion), criteria)
+    refresh_offer_masks(session, [offer_id for offer_id, _, _ in targets])
 
     now = utcnow()
     new_sessions = plan.new_sessions + [

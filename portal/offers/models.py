@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlalchemy import (
     CheckConstraint,
@@ -14,19 +15,27 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    case,
+    event,
     false,
+    func,
+    select,
+    update,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from portal.core.dates import format_datetime, london_date, to_london
 from portal.core.vocab import (
+    YEAR_GROUPS,
+    AccessFeature,
     ActivityType,
     Benchmark,
     DeliveryMode,
     MeaningfulCriterion,
     OfferStatus,
 )
-from portal.db import utcnow
+from portal.db import DbSession, utcnow
 from portal.extensions import Model
 from portal.geo.distance import LON_CELL_SQL
 from portal.organisations.models import Employer
@@ -45,11 +54,11 @@ class Offer(Model):
     __tablename__ = "offers"
     __table_args__ = (
         # The distance search: published offers inside a latitude/longitude box (virtual: latitude
-        # NULL), sought strip by strip of longitude (lon_cell) and then by latitude range. The last
-        # two columns make it covering: "has a future session" and "vetted employer" are checked
-        # without reading the table or the sessions.
+        # NULL), sought strip by strip of longitude (lon_cell) and then by latitude range. The other
+        # columns make it covering: "has a future session", "vetted employer", year group and features
+        # are checked without reading the table, the sessions or the codes.
         Index("ix_offers_search_cell", "status", "lon_cell", "latitude", "longitude", "last_session_starts_at",
-              "employer_id"),
+              "employer_id", "year_mask", "feature_mask"),
         Index("ix_offers_employer_id_status", "employer_id", "status"),
     )
 
@@ -77,6 +86,11 @@ class Offer(Model):
     # sessions are all past without reading the sessions. Whatever adds, moves or removes
     # sessions must call offers.services.refresh_last_session (the services and imports do).
     last_session_starts_at: Mapped[dt.datetime | None]
+    # The year groups and features as bits (YEAR_BITS, FEATURE_BITS), so a search checks them in the index
+    # instead of a subquery per offer. Kept by refresh_offer_masks after every flush that touches them;
+    # bulk inserts of year groups or features must call it (the imports do).
+    year_mask: Mapped[int] = mapped_column(default=0, server_default="0")
+    feature_mask: Mapped[int] = mapped_column(default=0, server_default="0")
     published_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -280,3 +294,45 @@ class Supervisor(Model):
     role: Mapped[str] = mapped_column(String(120), default="")
     email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+#: The bit of each year group in offers.year_mask and of each feature in offers.feature_mask. Stored masks
+#: keep their meaning only while every code keeps its bit: new features go at the end of AccessFeature.
+YEAR_BITS: dict[int, int] = {year: 1 << year for year in YEAR_GROUPS}
+FEATURE_BITS: dict[str, int] = {feature.value: 1 << index for index, feature in enumerate(AccessFeature)}
+
+
+def features_mask(codes: Iterable[str]) -> int | None:
+    """The bits of these feature codes (None if one is not a feature: nothing supports it)."""
+    mask = 0
+    for code in codes:
+        if code not in FEATURE_BITS:
+            return None
+        mask |= FEATURE_BITS[code]
+    return mask
+
+
+def refresh_offer_masks(connection: Connection | DbSession, offer_ids: Iterable[int]) -> None:
+    """Recompute the offers' year and feature masks from their rows (set-based; after any change to them)."""
+    years = (select(func.coalesce(func.sum(case(YEAR_BITS, value=OfferYearGroup.year_group, else_=0)), 0))
+             .where(OfferYearGroup.offer_id == Offer.id).correlate(Offer).scalar_subquery())
+    features = (select(func.coalesce(func.sum(case(FEATURE_BITS, value=OfferFeature.feature, else_=0)), 0))
+                .where(OfferFeature.offer_id == Offer.id).correlate(Offer).scalar_subquery())
+    ids = sorted(set(offer_ids))
+    for start in range(0, len(ids), 500):
+        connection.execute(update(Offer).where(Offer.id.in_(ids[start:start + 500]))
+                           .values(year_mask=years, feature_mask=features)
+                           .execution_options(synchronize_session=False))
+
+
+@event.listens_for(Session, "after_flush")
+def _masks_after_flush(session: Session, _context: object) -> None:
+    """Keep the masks of every offer whose year groups or features a flush may have changed."""
+    touched: set[int] = set()
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(instance, Offer) and instance.id is not None:
+            touched.add(instance.id)
+        elif isinstance(instance, OfferYearGroup | OfferFeature) and instance.offer_id is not None:
+            touched.add(instance.offer_id)
+    if touched:
+        refresh_offer_masks(session.connection(), touched)

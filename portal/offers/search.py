@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, exists, func, literal, select, union_all
+from sqlalchemy import ColumnElement, String, cast, exists, false, func, literal, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.core.dates import start_of_london_day
@@ -29,6 +29,7 @@ from portal.db import DbSession, utcnow
 from portal.geo import bounding_box
 from portal.geo.distance import FlatMeasure, lon_cells
 from portal.offers.models import (
+    YEAR_BITS,
     Offer,
     OfferCriterion,
     OfferFeature,
@@ -36,6 +37,7 @@ from portal.offers.models import (
     OfferSession,
     OfferYearGroup,
     criteria_summary,
+    features_mask,
 )
 from portal.organisations.models import Employer
 
@@ -193,11 +195,11 @@ def filter_conditions(query: OfferQuery, now: dt.datetime, *, sessions: bool = T
             exists().where(OfferSector.offer_id == Offer.id, OfferSector.sector.in_(list(query.sectors)))
         )
     if query.year_group is not None:
-        conditions.append(
-            exists().where(OfferYearGroup.offer_id == Offer.id, OfferYearGroup.year_group == query.year_group)
-        )
-    for feature in sorted(set(query.features)):
-        conditions.append(exists().where(OfferFeature.offer_id == Offer.id, OfferFeature.feature == feature))
+        year_bit = YEAR_BITS.get(query.year_group)
+        conditions.append(Offer.year_mask.bitwise_and(year_bit) != 0 if year_bit is not None else false())
+    if query.features:
+        wanted = features_mask(query.features)
+        conditions.append(Offer.feature_mask.bitwise_and(wanted) == wanted if wanted is not None else false())
     conditions.extend(query.extra)
     return conditions
 
