@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.adjustments.services import Grants, grants_for
@@ -38,10 +38,11 @@ from portal.core.vocab import (
     SupportingAdultRole,
 )
 from portal.db import DbSession, utcnow
-from portal.offers.models import Offer, OfferFeature, OfferSession
+from portal.offers.models import FEATURE_BITS, Offer, OfferFeature, OfferSession
 from portal.offers.search import (
     OfferQuery,
     filter_conditions,
+    located_rows_within,
     located_within,
     offer_codes,
     session_window,
@@ -57,8 +58,8 @@ DONE_STATUSES = (BookingStatus.CONFIRMED.value, BookingStatus.COMPLETED.value)
 TAKEN_STATUSES = (BookingStatus.REQUESTED.value, BookingStatus.CONFIRMED.value, BookingStatus.COMPLETED.value)
 NEAR_MISS_MAX_MISSING = 2  # a near miss lacks one or two of the student's needs
 NEAR_MISSES_SHOWN = 5
-# How far the "nearest one is ... km away" search looks, ring by ring (km): all of Great Britain by the last.
-NEAREST_RINGS_KM = (25.0, 50.0, 100.0, 200.0, 400.0, 1200.0)
+# How far the "nearest one is ... km away" search looks (km): all of Great Britain.
+NEAREST_ANYWHERE_KM = 1200.0
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class Rules:
     notice: bool = True
     filters: bool = True
     supporting_adult: bool = True  # for a student who must attend with one: the offer accepts one, a place is free
+    busy: bool = True  # the student is not already booked on the session or at its time
 
 
 def _history(session: DbSession, student_ids: Sequence[int]) -> dict[int, set[str]]:
@@ -167,10 +169,19 @@ def _adult_place_free() -> ColumnElement[bool]:
     return OfferSession.adults_booked < limit
 
 
+def _not_busy(student_id: int) -> ColumnElement[bool]:
+    """The student has no active booking on the session in hand or overlapping its time."""
+    active = [status.value for status in ACTIVE_BOOKING_STATUSES]
+    return ~exists().where(
+        Booking.student_id == student_id, Booking.status.in_(active),
+        or_(Booking.session_id == OfferSession.id,
+            and_(Booking.starts_at < OfferSession.ends_at, Booking.ends_at > OfferSession.starts_at)))
+
+
 def _bookable_session(request: MatchRequest, now: dt.datetime, min_notice_days: int, rules: Rules,
-                      adult: bool = False) -> ColumnElement[bool]:
-    """The offer has a session inside the window, far enough ahead, with a free place (as far as `rules` ask), and
-    with a place for the student's supporting adult when `adult`."""
+                      adult: bool = False, student_id: int | None = None) -> ColumnElement[bool]:
+    """The offer has a session inside the window, far enough ahead, with a free place (as far as `rules` ask), with
+    a place for the student's supporting adult when `adult`, and that the student (if given) is free for."""
     start, end = session_window(OfferQuery(date_from=request.date_from, date_to=request.date_to) if rules.dates
                                 else OfferQuery(), now)
     if rules.notice:
@@ -182,6 +193,8 @@ def _bookable_session(request: MatchRequest, now: dt.datetime, min_notice_days: 
         conditions.append(OfferSession.booked < OfferSession.capacity)
     if adult:
         conditions.append(OfferSession.adults_booked < Offer.supporting_adults_max)
+    if student_id is not None and rules.busy:
+        conditions.append(_not_busy(student_id))
     return exists().where(*conditions)
 
 
@@ -214,7 +227,7 @@ def student_query(student: Student, request: MatchRequest, now: dt.datetime, *, 
         school, student.year_group if rules.year_group else None,
         student.need_codes if needs is None else needs, request.radius_km if radius is None else radius)
     adult = student.needs_supporting_adult and rules.supporting_adult
-    return replace(query, extra=(_bookable_session(request, now, school.min_notice_days, rules, adult),
+    return replace(query, extra=(_bookable_session(request, now, school.min_notice_days, rules, adult, student.id),
                                  _not_taken(student.id)))
 
 
@@ -358,7 +371,7 @@ def score_match(offer: Offer | _Brief, distance_km: float | None, radius_km: flo
 
 
 def _available(session: DbSession, student: Student, query: OfferQuery, request: MatchRequest, now: dt.datetime,
-               limit: int = CANDIDATE_LIMIT, *, rules: Rules = Rules(), busy_counts: bool = True,
+               limit: int = CANDIDATE_LIMIT, *, rules: Rules = Rules(),
                ) -> list[tuple[int, float | None, list[OfferSession]]]:
     """(offer id, distance, bookable sessions soonest first) of the offers the query finds, nearest first."""
     candidates = _candidates(session, query, now, limit)
@@ -366,7 +379,7 @@ def _available(session: DbSession, student: Student, query: OfferQuery, request:
     free = _free_sessions(session, [offer_id for offer_id, _ in candidates], window, now,
                           student.school.min_notice_days if rules.notice else 0, free_only=rules.free_place,
                           adult=student.needs_supporting_adult and rules.supporting_adult)
-    busy = _busy(session, [student.id], [s for sessions in free.values() for s in sessions]) if busy_counts else set()
+    busy = _busy(session, [student.id], [s for sessions in free.values() for s in sessions]) if rules.busy else set()
     found = []
     for offer_id, distance in candidates:
         sessions = [s for s in free.get(offer_id, []) if (student.id, s.id) not in busy]
@@ -475,22 +488,55 @@ def near_misses(session: DbSession, student: Student, request: MatchRequest, now
 
 
 def _any(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime, *,
-         needs: Sequence[str] | None = None, rules: Rules = Rules(), busy_counts: bool = True,
-         radius: float | None = None) -> bool:
-    """Whether some session passes the rules asked for (a check behind one sentence of a reason)."""
-    query = student_query(student, request, now, needs=needs, rules=rules, radius=radius)
-    return bool(_available(session, student, query, request, now, rules=rules, busy_counts=busy_counts))
+         needs: Sequence[str] | None = None, rules: Rules = Rules()) -> bool:
+    """Whether some session passes the rules asked for (a check behind one sentence of a reason): the nearest
+    located offer or any virtual one, in SQL, which checks every rule (a bookable session the student is free for)."""
+    query = student_query(student, request, now, needs=needs, rules=rules)
+    if query.origin is not None and query.radius_km is not None:
+        if located_within(session, query, now, limit=1):
+            return True
+        conditions = [*filter_conditions(query, now), virtual_offer()]
+    else:
+        conditions = filter_conditions(query, now)
+    return session.scalar(select(Offer.id).where(*conditions).limit(1)) is not None
 
 
 def _nearest_km(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime,
                 needs: Sequence[str]) -> float | None:
-    """How far the nearest located session is that passes every rule but distance (None: none in Great Britain)."""
-    for ring in (r for r in NEAREST_RINGS_KM if r > request.radius_km):
-        query = student_query(student, request, now, needs=needs, radius=ring)
-        located = [d for _, d, _ in _available(session, student, query, request, now) if d is not None]
-        if located:
-            return min(located)
-    return None
+    """How far the nearest located session is that passes every rule but distance (None: none in Great Britain).
+
+    Called when none is within the radius, so the search starts there and widens by the density it finds."""
+    query = student_query(student, request, now, needs=needs, radius=NEAREST_ANYWHERE_KM)
+    if query.origin is None:
+        return None
+    nearest = located_within(session, query, now, limit=1, first_metres=request.radius_km * 1000.0)
+    return nearest[0][0] / 1000.0 if nearest else None
+
+
+@dataclass(frozen=True)
+class _Open:
+    """An offer within the distance that passes every rule but needs: how far (None: virtual) and its features."""
+
+    offer_id: int
+    distance_km: float | None
+    feature_mask: int
+
+
+def _open_offers(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime) -> list[_Open]:
+    """Every offer within the distance (located ones exactly measured, then one per kind of virtual offer) whose
+    session the student could book but for their needs: one query for each, so every need is judged at once."""
+    query = student_query(student, request, now, needs=())
+    found: list[_Open] = []
+    conditions = filter_conditions(query, now)
+    if query.origin is not None and query.radius_km is not None:
+        found = [_Open(offer_id, metres / 1000.0, mask)
+                 for metres, offer_id, mask in located_rows_within(session, query, now, Offer.feature_mask)]
+        conditions = [*conditions, virtual_offer()]
+    found.sort(key=lambda entry: (entry.distance_km, entry.offer_id))
+    virtual = session.execute(select(Offer.feature_mask, func.min(Offer.id)).where(*conditions)
+                              .group_by(Offer.feature_mask))
+    found += sorted((_Open(offer_id, None, mask) for mask, offer_id in virtual), key=lambda entry: entry.offer_id)
+    return found
 
 
 def explain_no_match(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime,
@@ -498,12 +544,16 @@ def explain_no_match(session: DbSession, student: Student, request: MatchRequest
     """Say truly what leaves nothing: the rules other than needs when they already exclude everything, else each
     need no session within the distance supports (and how far the nearest is), and what comes closest."""
     where, name = f"within {request.radius_km:g} km", student.first_name
-    if not _any(session, student, request, now, needs=()):
+    open_offers = _open_offers(session, student, request, now)
+    if not open_offers:
         outcome.blocked_by, outcome.explanations = _blocking_rules(session, student, request, now)
         return
     needs = student.need_codes
+    supported = 0
+    for entry in open_offers:
+        supported |= entry.feature_mask
     for need in needs:
-        if not _any(session, student, request, now, needs=(need,)):
+        if not supported & FEATURE_BITS[need]:
             nearest = _nearest_km(session, student, request, now, (need,))
             outcome.unmet.append(UnmetNeed(need, nearest))
             outcome.explanations.append(
@@ -514,7 +564,7 @@ def explain_no_match(session: DbSession, student: Student, request: MatchRequest
         if not outcome.unmet:
             outcome.explanations.append(f"Each of {name}'s needs is supported by a session {where}, but no one "
                                         "session supports them all")
-        closest = _closest_all_but_one(session, student, request, now)
+        closest = _closest_all_but_one(session, student, open_offers)
         if closest is None:
             outcome.explanations.append(f"No session {where} that {name} could otherwise book meets all but one "
                                         f"of {name}'s needs")
@@ -523,26 +573,17 @@ def explain_no_match(session: DbSession, student: Student, request: MatchRequest
             away = "online" if distance is None else f"{distance:.1f} km away"
             outcome.explanations.append(f"Closest to fitting: {offer.title} ({away}) has everything but "
                                         f"{AccessFeature(lacking).in_sentence}")
-    nearest_all = _nearest_km(session, student, request, now, needs)
-    if nearest_all is not None and len(needs) > 1:
-        outcome.explanations.append(f"The nearest session that meets every need is {nearest_all:.0f} km away")
 
 
-def _closest_all_but_one(session: DbSession, student: Student, request: MatchRequest,
-                         now: dt.datetime) -> tuple[Offer, float | None, str] | None:
-    """The nearest bookable offer within the distance that meets every need but one, and the need it lacks."""
-    best: tuple[float, int, str, float | None] | None = None
-    for lacking in student.need_codes:
-        others = [code for code in student.need_codes if code != lacking]
-        found = _available(session, student, student_query(student, request, now, needs=others), request, now)
-        if found:
-            offer_id, distance, _ = found[0]
-            rank = distance if distance is not None else 1e9
-            if best is None or rank < best[0]:
-                best = (rank, offer_id, lacking, distance)
-    if best is None:
-        return None
-    return _cards(session, [best[1]])[best[1]], best[3], best[2]
+def _closest_all_but_one(session: DbSession, student: Student,
+                         open_offers: Sequence[_Open]) -> tuple[Offer, float | None, str] | None:
+    """The nearest offer the student could book within the distance (located ones first) that meets every need but
+    one, and the need it lacks."""
+    for entry in open_offers:
+        lacking = [code for code in student.need_codes if not entry.feature_mask & FEATURE_BITS[code]]
+        if len(lacking) == 1:
+            return _cards(session, [entry.offer_id])[entry.offer_id], entry.distance_km, lacking[0]
+    return None
 
 
 def _blocking_rules(session: DbSession, student: Student, request: MatchRequest,
@@ -577,7 +618,7 @@ def _blocking_rules(session: DbSession, student: Student, request: MatchRequest,
         blocked.append(MatchRule.NOTICE)
         said.append(f"Every session {where} that {name} could otherwise book starts too soon: your school asks for "
                     f"{student.school.min_notice_days} days' notice")
-    if _any(session, student, request, now, needs=(), busy_counts=False):
+    if _any(session, student, request, now, needs=(), rules=Rules(busy=False)):
         blocked.append(MatchRule.BUSY)
         said.append(f"{name} is already booked at the times of every session {where} that would otherwise fit")
     nearest = _nearest_km(session, student, request, now, ())

@@ -310,7 +310,17 @@ class _Disc:
         ring = self.session.connection().execute(self._rows(*near, self.q > sure)).all()
         return inner + len(self._inside(ring)[1])
 
-    def nearest(self, offset: int, count: int) -> list[tuple[float, int]]:
+    def within(self, *columns: Any) -> list[Any]:
+        """(metres, id, *columns) of every located offer within the radius, unsorted."""
+        rows = self.session.connection().execute(
+            select(Offer.id, Offer.latitude, Offer.longitude, *columns).where(*self._near(self.metres), *self.conditions)
+        ).all()
+        if not rows:
+            return []
+        metres = _exact_metres(self.origin, [row[1] for row in rows], [row[2] for row in rows])
+        return [(distance, row[0], *row[3:]) for distance, row in zip(metres, rows, strict=True) if distance <= self.metres]
+
+    def nearest(self, offset: int, count: int, first_metres: float = _FIRST_DISC_METRES) -> list[tuple[float, int]]:
         """(metres, id) of the located offers within the radius from offset, count of them, nearest first, ties by id.
 
         A small disc first, widened (by the density found) until it holds offset + count offers (or reaches the radius):
@@ -322,7 +332,7 @@ class _Disc:
         if count <= 0:
             return []
         connection = self.session.connection()
-        reach = min(self.metres, _FIRST_DISC_METRES)
+        reach = min(self.metres, first_metres)
         while True:
             first = connection.execute(self._rows(*self._near(reach)).order_by(self.q, Offer.id).limit(wanted)).all()
             if len(first) == wanted or reach >= self.metres:
@@ -344,13 +354,19 @@ def _growth(found: int, wanted: int) -> float:
     return min(4.0, max(1.5, 1.2 * math.sqrt(wanted / found)))
 
 
-def located_within(session: DbSession, query: OfferQuery, now: dt.datetime, *,
-                   limit: int | None = None) -> list[tuple[float, int]]:
-    """(distance in metres, offer id) of every located offer within the radius (the first `limit`), nearest first."""
+def located_within(session: DbSession, query: OfferQuery, now: dt.datetime, *, limit: int | None = None,
+                   first_metres: float = _FIRST_DISC_METRES) -> list[tuple[float, int]]:
+    """(distance in metres, offer id) of every located offer within the radius (the first `limit`), nearest first;
+    `first_metres` is how far the nearest-first search looks first (farther when nothing is known to be nearer)."""
     disc = _Disc(session, query, now)
     if limit is not None:
-        return disc.nearest(0, limit)
+        return disc.nearest(0, limit, first_metres)
     return sorted(zip(*disc.everything(), strict=True))
+
+
+def located_rows_within(session: DbSession, query: OfferQuery, now: dt.datetime, *columns: Any) -> list[Any]:
+    """(distance in metres, offer id, *columns) of every located offer meeting the query within its radius, unsorted."""
+    return _Disc(session, query, now).within(*columns)
 
 
 def search_offers(
