@@ -111,6 +111,7 @@ def main() -> int:
         db.session.execute(delete(StudentInterest))
         db.session.execute(delete(Student))
         db.session.execute(delete(School))
+        rng = random.Random(args.seed + 1)  # the same students whether the offers were just built or reused
         student_ids = add_students(rng, args.matches)
         now = dt.datetime.now(dt.UTC)
         offer_search.warm(now)

@@ -466,25 +466,34 @@ def _granted(session: DbSession, student: Student, request: MatchRequest, now: d
 
 
 def near_misses(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime) -> list[NearMiss]:
-    """The nearest sessions that pass every hard rule but lack one or two of the student's needs, fewest missing first."""
-    needs = set(student.need_codes)
-    available = _available(session, student, student_query(student, request, now, needs=()), request, now)
-    features: dict[int, set[str]] = {offer_id: set() for offer_id, _, _ in available}
-    if features:
-        for offer_id, feature in session.execute(
-            select(OfferFeature.offer_id, OfferFeature.feature)
-            .where(OfferFeature.offer_id.in_(list(features)), OfferFeature.feature.in_(sorted(needs)))
-        ):
-            features[offer_id].add(feature)
+    """The nearest sessions that pass every hard rule but lack one or two of the student's needs, fewest missing first.
+
+    The candidates' features come from their masks; sessions are read only for the few shown."""
+    needs = student.need_codes
+    candidates = _candidates(session, student_query(student, request, now, needs=()), now, CANDIDATE_LIMIT)
+    masks = dict(session.execute(select(Offer.id, Offer.feature_mask)
+                                 .where(Offer.id.in_([offer_id for offer_id, _ in candidates]))).tuples().all()
+                 ) if candidates else {}
     found = []
-    for offer_id, distance, sessions in available:
-        missing = tuple(sorted(needs - features[offer_id]))
+    for offer_id, distance in candidates:
+        missing = tuple(sorted(code for code in needs if not masks[offer_id] & FEATURE_BITS[code]))
         if 0 < len(missing) <= NEAR_MISS_MAX_MISSING:
-            found.append((len(missing), distance if distance is not None else 1e9, offer_id, distance, sessions[0], missing))
+            found.append((len(missing), distance if distance is not None else 1e9, offer_id, distance, missing))
     found.sort(key=lambda m: m[:3])
     shown = found[:NEAR_MISSES_SHOWN]
-    offers = _cards(session, [m[2] for m in shown])
-    return [NearMiss(offers[offer_id], first, distance, missing) for _, _, offer_id, distance, first, missing in shown]
+    if not shown:
+        return []
+    ids = [offer_id for _, _, offer_id, _, _ in shown]
+    free = _free_sessions(session, ids, request, now, student.school.min_notice_days,
+                          adult=student.needs_supporting_adult)
+    busy = _busy(session, [student.id], [s for sessions in free.values() for s in sessions])
+    offers = _cards(session, ids)
+    misses = []
+    for _, _, offer_id, distance, missing in shown:
+        first = next((s for s in free.get(offer_id, []) if (student.id, s.id) not in busy), None)
+        if first is not None:  # the SQL found a bookable session the student is free for: this is it
+            misses.append(NearMiss(offers[offer_id], first, distance, missing))
+    return misses
 
 
 def _any(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime, *,

@@ -20,7 +20,18 @@ from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, exists, false, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    bindparam,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.core.dates import start_of_london_day
@@ -51,8 +62,10 @@ def virtual_offer() -> ColumnElement[bool]:
     """The offer has no location (virtual), as the distance index finds it: its longitude strip is NULL."""
     return Offer.lon_cell.is_(None)
 
-#: The nearest-first search looks this far first (metres), doubling until a page is found.
+#: The nearest-first search looks this far first (metres), widening until a page is found.
 _FIRST_DISC_METRES = 2000.0
+#: The bound on q of a disc the flat measure cannot bound (one reaching a pole): every point meets it.
+_NO_BOUND = 1e300
 
 
 @dataclass(frozen=True)
@@ -260,6 +273,7 @@ class _Disc:
     FlatMeasure proves the bounds). Points with q under a second bound are surely inside and are
     only counted; exact geodesics are computed for the thin ring between the bounds and for the
     page, so every distance shown and every inside/outside decision is the exact geodesic one.
+    Each statement is built once, with the disc's size as parameters, however often the disc widens.
     """
 
     def __init__(self, session: DbSession, query: OfferQuery, now: dt.datetime) -> None:
@@ -270,17 +284,21 @@ class _Disc:
         self.flat = FlatMeasure(*query.origin)
         self.q = ((Offer.latitude - self.flat.lat) * self.flat.ky) * ((Offer.latitude - self.flat.lat) * self.flat.ky) \
             + ((Offer.longitude - self.flat.lon) * self.flat.kx) * ((Offer.longitude - self.flat.lon) * self.flat.kx)
+        # SQL conditions every offer of the query within the disc's size (geodesic) meets: the box, then q.
+        self.near: list[ColumnElement[bool]] = [
+            Offer.lon_cell.in_(bindparam("cells", expanding=True)),
+            Offer.latitude.between(bindparam("min_lat"), bindparam("max_lat")),
+            Offer.longitude.between(bindparam("min_lon"), bindparam("max_lon")),
+            self.q <= bindparam("keep"), *self.conditions,
+        ]
+        self._rows_near = select(Offer.id, Offer.latitude, Offer.longitude).where(*self.near)
 
-    def _near(self, metres: float) -> list[ColumnElement[bool]]:
-        """SQL conditions every offer of the query within `metres` (geodesic) meets: the box, then q."""
+    def _size(self, metres: float, **more: float) -> dict[str, Any]:
+        """The parameters of a disc of `metres`: its longitude strips, box and bound on q."""
         min_lat, max_lat, min_lon, max_lon = bounding_box(*self.origin, metres / 1000.0)
-        near: list[ColumnElement[bool]] = [Offer.lon_cell.in_(lon_cells(min_lon, max_lon)),
-                                           Offer.latitude.between(min_lat, max_lat),
-                                           Offer.longitude.between(min_lon, max_lon)]
         keep = self.flat.keep_below(metres)
-        if keep is not None:
-            near.append(self.q <= keep)
-        return near
+        return {"cells": lon_cells(min_lon, max_lon), "min_lat": min_lat, "max_lat": max_lat, "min_lon": min_lon,
+                "max_lon": max_lon, "keep": keep if keep is not None else _NO_BOUND, **more}
 
     def _inside(self, rows: Sequence[Any]) -> tuple[list[float], list[int]]:
         """(metres, ids) of the rows (id, latitude, longitude) whose exact distance is within the radius."""
@@ -291,34 +309,32 @@ class _Disc:
         inside = list(map(self.metres.__ge__, metres))  # radius >= distance, evaluated in C
         return list(compress(metres, inside)), list(compress(ids, inside))
 
-    def _rows(self, *conditions: ColumnElement[bool]) -> Any:
-        return select(Offer.id, Offer.latitude, Offer.longitude).where(*conditions, *self.conditions)
-
     def everything(self) -> tuple[list[float], list[int]]:
         """Distances in metres and ids, in parallel lists and unsorted, of every located offer within the radius."""
-        rows = self.session.connection().execute(self._rows(*self._near(self.metres))).all()
+        rows = self.session.connection().execute(self._rows_near, self._size(self.metres)).all()
         return self._inside(rows)
-
-    def count(self, cap: int) -> int:
-        """How many located offers are within the radius, counting no further than cap + 1: the surely-inside
-        ones counted in SQL (stopping there), the thin ring near the edge measured exactly."""
-        near = self._near(self.metres)
-        sure = self.flat.inside_below(self.metres)
-        inner = _count(self.session, [*near, self.q <= sure, *self.conditions], cap)
-        if inner > cap:
-            return inner
-        ring = self.session.connection().execute(self._rows(*near, self.q > sure)).all()
-        return inner + len(self._inside(ring)[1])
 
     def within(self, *columns: Any) -> list[Any]:
         """(metres, id, *columns) of every located offer within the radius, unsorted."""
         rows = self.session.connection().execute(
-            select(Offer.id, Offer.latitude, Offer.longitude, *columns).where(*self._near(self.metres), *self.conditions)
+            select(Offer.id, Offer.latitude, Offer.longitude, *columns).where(*self.near), self._size(self.metres)
         ).all()
         if not rows:
             return []
         metres = _exact_metres(self.origin, [row[1] for row in rows], [row[2] for row in rows])
         return [(distance, row[0], *row[3:]) for distance, row in zip(metres, rows, strict=True) if distance <= self.metres]
+
+    def count(self, cap: int) -> int:
+        """How many located offers are within the radius, counting no further than cap + 1: the surely-inside
+        ones counted in SQL (stopping there), the thin ring near the edge measured exactly."""
+        size = self._size(self.metres, sure=self.flat.inside_below(self.metres))
+        connection = self.session.connection()
+        upto = select(Offer.id).where(*self.near, self.q <= bindparam("sure")).limit(cap + 1).subquery()
+        inner = connection.execute(select(func.count()).select_from(upto), size).scalar_one()
+        if inner > cap:
+            return inner
+        ring = connection.execute(self._rows_near.where(self.q > bindparam("sure")), size).all()
+        return inner + len(self._inside(ring)[1])
 
     def nearest(self, offset: int, count: int, first_metres: float = _FIRST_DISC_METRES) -> list[tuple[float, int]]:
         """(metres, id) of the located offers within the radius from offset, count of them, nearest first, ties by id.
@@ -332,16 +348,17 @@ class _Disc:
         if count <= 0:
             return []
         connection = self.session.connection()
+        nearest_first = self._rows_near.order_by(self.q, Offer.id).limit(wanted)
         reach = min(self.metres, first_metres)
         while True:
-            first = connection.execute(self._rows(*self._near(reach)).order_by(self.q, Offer.id).limit(wanted)).all()
+            first = connection.execute(nearest_first, self._size(reach)).all()
             if len(first) == wanted or reach >= self.metres:
                 break
             reach = min(self.metres, reach * _growth(len(first), wanted))
         if len(first) == wanted:
             _, latitudes, longitudes = zip(*first, strict=True)
             reach = min(self.metres, max(_exact_metres(self.origin, latitudes, longitudes)))
-            first = connection.execute(self._rows(*self._near(reach))).all()
+            first = connection.execute(self._rows_near, self._size(reach)).all()
         metres, ids = self._inside(first)
         return sorted(zip(metres, ids, strict=True))[offset:wanted]
 
