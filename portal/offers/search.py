@@ -339,28 +339,31 @@ class _Disc:
     def nearest(self, offset: int, count: int, first_metres: float = _FIRST_DISC_METRES) -> list[tuple[float, int]]:
         """(metres, id) of the located offers within the radius from offset, count of them, nearest first, ties by id.
 
-        A small disc first, widened (by the density found) until it holds offset + count offers (or reaches the radius):
-        their farthest exact distance D is one at least that many offers are within, so every offer
-        that can rank among the first offset + count is within D, which the flat measure bounds in
-        SQL again; only those are measured exactly. Conditions are checked only near the origin.
+        A small disc first, widened (by the density found) until it holds offset + count offers or reaches the
+        radius. Every offer of the disc is read and measured exactly, so once it holds that many within its
+        reach R, the first offset + count are the first of those: any offer nearer than them is within R too.
         """
         wanted = offset + count
         if count <= 0:
             return []
         connection = self.session.connection()
-        nearest_first = self._rows_near.order_by(self.q, Offer.id).limit(wanted)
         reach = min(self.metres, first_metres)
         while True:
-            first = connection.execute(nearest_first, self._size(reach)).all()
-            if len(first) == wanted or reach >= self.metres:
+            rows = connection.execute(self._rows_near, self._size(reach)).all()
+            inside = self._within_reach(rows, reach)
+            if len(inside) >= wanted or reach >= self.metres:
                 break
-            reach = min(self.metres, reach * _growth(len(first), wanted))
-        if len(first) == wanted:
-            _, latitudes, longitudes = zip(*first, strict=True)
-            reach = min(self.metres, max(_exact_metres(self.origin, latitudes, longitudes)))
-            first = connection.execute(self._rows_near, self._size(reach)).all()
-        metres, ids = self._inside(first)
-        return sorted(zip(metres, ids, strict=True))[offset:wanted]
+            reach = min(self.metres, reach * _growth(len(inside), wanted))
+        return sorted(inside)[offset:wanted]
+
+    def _within_reach(self, rows: Sequence[Any], reach: float) -> list[tuple[float, int]]:
+        """(metres, id) of the rows (id, latitude, longitude) whose exact distance is within reach."""
+        if not rows:
+            return []
+        ids, latitudes, longitudes = zip(*rows, strict=True)
+        metres = _exact_metres(self.origin, latitudes, longitudes)
+        inside = list(map(reach.__ge__, metres))
+        return list(zip(compress(metres, inside), compress(ids, inside), strict=True))
 
 
 def _growth(found: int, wanted: int) -> float:
