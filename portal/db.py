@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any, TypeAlias
 
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import ARRAY, Boolean, ColumnElement, DateTime, MetaData, TypeDecorator, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, registry, scoped_session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -78,3 +82,38 @@ def dialect_insert(session: DbSession) -> Any:
     if name == "sqlite":
         return sqlite.insert
     raise NotImplementedError(f"the portal supports SQLite and PostgreSQL, not {name}")
+
+
+class AnyOf(ColumnElement[bool]):
+    """`column IN values`, sent on PostgreSQL as one array parameter (`= ANY`): the statement's text then does not
+    depend on how many values there are, so psycopg and the server parse and plan it once, not once per length."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("listed", InternalTraversal.dp_clauseelement),
+        ("array", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: Any, values: Iterable[Any], key: str | None = None) -> None:
+        wanted = list(values)
+        self.column = column.__clause_element__() if hasattr(column, "__clause_element__") else column
+        # One of the two is rendered, by dialect: `key` names it for values given when the statement runs.
+        self.listed = bindparam(key, wanted, type_=self.column.type, expanding=True)
+        self.array = bindparam(key, wanted, type_=ARRAY(self.column.type))
+
+
+def any_of(column: Any, values: Iterable[Any] = (), *, key: str | None = None) -> ColumnElement[bool]:
+    """The column's value is one of values, or of the parameter `key` given at execution (see AnyOf)."""
+    return AnyOf(column, values, key)
+
+
+@compiles(AnyOf)
+def _any_of_listed(element: AnyOf, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column.in_(element.listed), **kw)
+
+
+@compiles(AnyOf, "postgresql")
+def _any_of_array(element: AnyOf, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{compiler.process(element.column, **kw)} = ANY ({compiler.process(element.array, **kw)})"

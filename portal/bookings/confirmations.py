@@ -25,7 +25,7 @@ from portal.core.links import absolute_url
 from portal.core.notify import notify
 from portal.core.refusals import Refusal
 from portal.core.vocab import AccessFeature, ConfirmationSource, Role
-from portal.db import DbSession, dialect_insert, utcnow
+from portal.db import DbSession, any_of, dialect_insert, utcnow
 from portal.offers.models import Offer, OfferSession
 from portal.organisations.models import School
 
@@ -211,7 +211,7 @@ def confirmed_by_offer(session: DbSession, offer_ids: Sequence[int]) -> dict[int
         return {}
     rows = session.execute(
         select(FeatureConfirmation.offer_id, FeatureConfirmation.feature)
-        .where(FeatureConfirmation.offer_id.in_(wanted), FeatureConfirmation.source == ConfirmationSource.SCHOOL.value)
+        .where(any_of(FeatureConfirmation.offer_id, wanted), FeatureConfirmation.source == ConfirmationSource.SCHOOL.value)
         .group_by(FeatureConfirmation.offer_id, FeatureConfirmation.feature)
         .having(_yes_count() * 2 > func.count())
     ).all()

@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.adjustments.services import Grants, grants_for
@@ -37,14 +37,20 @@ from portal.core.vocab import (
     SendStatus,
     SupportingAdultRole,
 )
-from portal.db import DbSession, utcnow
-from portal.offers.models import FEATURE_BITS, Offer, OfferFeature, OfferSession
+from portal.db import DbSession, any_of, utcnow
+from portal.offers.models import (
+    FEATURE_BITS,
+    Offer,
+    OfferCriterion,
+    OfferFeature,
+    OfferSector,
+    OfferSession,
+)
 from portal.offers.search import (
     OfferQuery,
     filter_conditions,
     located_rows_within,
     located_within,
-    offer_codes,
     session_window,
     virtual_offer,
 )
@@ -257,37 +263,50 @@ class _Brief:
 
 
 def _briefs(session: DbSession, ids: Sequence[int]) -> dict[int, _Brief]:
-    """Activity type, sectors, criteria and features of each offer, in two light queries."""
+    """Activity type, sectors, criteria and features (from the mask) of each offer, in two light queries."""
     if not ids:
         return {}
-    codes = offer_codes(session, ids)
+    codes: dict[tuple[int, str], list[str]] = {}
+    for offer_id, kind, code in session.execute(union_all(
+        select(OfferSector.offer_id, literal("sector"), OfferSector.sector).where(any_of(OfferSector.offer_id, ids)),
+        select(OfferCriterion.offer_id, literal("criterion"), OfferCriterion.criterion)
+        .where(any_of(OfferCriterion.offer_id, ids)),
+    )):
+        codes.setdefault((offer_id, kind), []).append(code)
     return {
-        row.id: _Brief(row.id, row.activity_type, codes[row.id].sectors, codes[row.id].criteria, codes[row.id].features)
-        for row in session.execute(select(Offer.id, Offer.activity_type).where(Offer.id.in_(list(ids))))
+        row.id: _Brief(row.id, row.activity_type, tuple(codes.get((row.id, "sector"), ())),
+                       tuple(codes.get((row.id, "criterion"), ())),
+                       tuple(code for code, bit in FEATURE_BITS.items() if row.feature_mask & bit))
+        for row in session.execute(select(Offer.id, Offer.activity_type, Offer.feature_mask).where(any_of(Offer.id, ids)))
     }
 
 
 def _free_sessions(session: DbSession, offer_ids: Sequence[int], request: MatchRequest, now: dt.datetime,
-                   min_notice_days: int, *, free_only: bool = True, adult: bool = False) -> dict[int, list[OfferSession]]:
+                   min_notice_days: int, *, free_only: bool = True, adult: bool = False,
+                   light: bool = False) -> dict[int, list[Any]]:
     """Sessions of these offers in the window, far enough ahead, with a free place (unless not asked) and a
-    supporting adult's place when `adult`, soonest first."""
+    supporting adult's place when `adult`, soonest first: OfferSessions, or when `light` rows of the few columns
+    ranking reads (id, offer_id, starts_at, ends_at), without building ORM objects."""
     start, end = session_window(OfferQuery(date_from=request.date_from, date_to=request.date_to), now)
     earliest_day = london_date(now) + dt.timedelta(days=min_notice_days)
-    conditions = [OfferSession.offer_id.in_(list(offer_ids)), OfferSession.starts_at > start]
+    conditions = [any_of(OfferSession.offer_id, offer_ids), OfferSession.starts_at > start]
     if free_only:
         conditions.append(OfferSession.booked < OfferSession.capacity)
     if adult:
         conditions.append(_adult_place_free())
     if end is not None:
         conditions.append(OfferSession.starts_at < end)
-    sessions: dict[int, list[OfferSession]] = {}
-    for occurrence in session.scalars(select(OfferSession).where(*conditions).order_by(OfferSession.starts_at)):
+    sessions: dict[int, list[Any]] = {}
+    read = (session.execute(select(OfferSession.id, OfferSession.offer_id, OfferSession.starts_at, OfferSession.ends_at)
+                            .where(*conditions).order_by(OfferSession.starts_at)) if light
+            else session.scalars(select(OfferSession).where(*conditions).order_by(OfferSession.starts_at)))
+    for occurrence in read:
         if london_date(occurrence.starts_at) >= earliest_day:
             sessions.setdefault(occurrence.offer_id, []).append(occurrence)
     return sessions
 
 
-def _busy(session: DbSession, student_ids: Sequence[int], sessions: Sequence[OfferSession]) -> set[tuple[int, int]]:
+def _busy(session: DbSession, student_ids: Sequence[int], sessions: Sequence[Any]) -> set[tuple[int, int]]:
     """(student id, session id) pairs the student cannot take: already booked on it or at that time."""
     if not sessions or not student_ids:
         return set()
@@ -323,7 +342,7 @@ def _cards(session: DbSession, ids: Sequence[int]) -> dict[int, Offer]:
     if not ids:
         return {}
     return {offer.id: offer for offer in session.scalars(
-        select(Offer).where(Offer.id.in_(list(ids))).options(joinedload(Offer.employer)))}
+        select(Offer).where(any_of(Offer.id, ids)).options(joinedload(Offer.employer)))}
 
 
 MAX_SCORE = 100  # scores are out of 100: an offer that earns more (every bonus at once) scores 100
@@ -332,53 +351,65 @@ CRITERION_POINTS = 2  # per meaningful-experience criterion the offer provides (
 
 
 def score_match(offer: Offer | _Brief, distance_km: float | None, radius_km: float, student: Student,
-                done: set[str], confirmed: Collection[str] = ()) -> tuple[int, list[str], bool]:
-    """Score, reasons in words, and whether the offer is outside the student's interests.
+                done: set[str], confirmed: Collection[str] = (), *, interests: Collection[str] | None = None,
+                with_reasons: bool = True) -> tuple[int, list[str], bool]:
+    """Score, reasons in words (unless not wanted: ranking needs only the score), and whether the offer is outside
+    the student's interests (`interests`, when given, saves reading them again for every offer).
 
     A need the offer supports scores more when schools have confirmed the feature after placements
     (`confirmed`) than when the employer only declares it.
     """
+    interests = student.interest_codes if interests is None else interests
     reasons: list[str] = []
     if distance_km is None:
-        score, reasons_distance = 20, "Virtual"
+        score = 20
     else:
         score = round(40 * max(0.0, 1 - distance_km / radius_km)) if radius_km else 0
-        reasons_distance = f"{distance_km:.1f} km"
-    reasons.append(reasons_distance)
-    needs = student.need_codes
-    if needs:
+    if with_reasons:
+        reasons.append("Virtual" if distance_km is None else f"{distance_km:.1f} km")
+    needs = student.need_codes if with_reasons or confirmed else ()
+    if needs and with_reasons:
         reasons.append(" ".join(f"{AccessFeature(code).in_sentence} ✓" for code in needs))
-        checked = [code for code in needs if code in confirmed]
-        if checked:
-            score += CONFIRMED_FEATURE_POINTS * len(checked)
+    checked = [code for code in needs if code in confirmed]
+    if checked:
+        score += CONFIRMED_FEATURE_POINTS * len(checked)
+        if with_reasons:
             reasons.append(" and ".join(AccessFeature(code).in_sentence for code in checked) + " confirmed by schools")
-    shared = sorted(set(offer.sector_codes) & set(student.interest_codes))
+    shared = sorted(set(offer.sector_codes).intersection(interests))
     if shared:
         score += 30
-        reasons.append("interested in " + ", ".join(Sector(code).label.lower() for code in shared))
+        if with_reasons:
+            reasons.append("interested in " + ", ".join(Sector(code).label.lower() for code in shared))
     if offer.activity_type not in done:
         score += 15
-        reasons.append(f"new kind of experience: {ActivityType(offer.activity_type).label.lower()}")
-    if ActivityType(offer.activity_type) in WORKPLACE_ACTIVITIES and not (done & {a.value for a in WORKPLACE_ACTIVITIES}):
+        if with_reasons:
+            reasons.append(f"new kind of experience: {ActivityType(offer.activity_type).label.lower()}")
+    if offer.activity_type in _WORKPLACE_CODES and not (done & _WORKPLACE_CODES):
         score += 15
-        reasons.append("first workplace experience (Benchmark 6)")
+        if with_reasons:
+            reasons.append("first workplace experience (Benchmark 6)")
     provided = len(set(offer.criterion_codes))
     if provided:
         score += CRITERION_POINTS * provided
-        reasons.append(f"provides {provided} of the {len(MeaningfulCriterion)} marks of a meaningful experience")
-    outside = bool(student.interest_codes) and not shared
+        if with_reasons:
+            reasons.append(f"provides {provided} of the {len(MeaningfulCriterion)} marks of a meaningful experience")
+    outside = bool(interests) and not shared
     return min(score, MAX_SCORE), reasons, outside
+
+
+_WORKPLACE_CODES = frozenset(activity.value for activity in WORKPLACE_ACTIVITIES)
 
 
 def _available(session: DbSession, student: Student, query: OfferQuery, request: MatchRequest, now: dt.datetime,
                limit: int = CANDIDATE_LIMIT, *, rules: Rules = Rules(),
-               ) -> list[tuple[int, float | None, list[OfferSession]]]:
-    """(offer id, distance, bookable sessions soonest first) of the offers the query finds, nearest first."""
+               ) -> list[tuple[int, float | None, list[Any]]]:
+    """(offer id, distance, bookable sessions soonest first, as light rows) of the offers the query finds,
+    nearest first."""
     candidates = _candidates(session, query, now, limit)
     window = request if rules.dates else replace(request, date_from=None, date_to=None)
     free = _free_sessions(session, [offer_id for offer_id, _ in candidates], window, now,
                           student.school.min_notice_days if rules.notice else 0, free_only=rules.free_place,
-                          adult=student.needs_supporting_adult and rules.supporting_adult)
+                          adult=student.needs_supporting_adult and rules.supporting_adult, light=True)
     busy = _busy(session, [student.id], [s for sessions in free.values() for s in sessions]) if rules.busy else set()
     found = []
     for offer_id, distance in candidates:
@@ -400,9 +431,10 @@ def match_student(session: DbSession, student: Student, request: MatchRequest, n
     briefs = _briefs(session, [offer_id for offer_id, _, _ in available])
     confirmed = confirmed_by_offer(session, list(briefs)) if student.need_codes else {}
     scored = []
+    interests = student.interest_codes
     for offer_id, distance, sessions in available:
         score, _, outside = score_match(briefs[offer_id], distance, request.radius_km, student, done,
-                                        confirmed.get(offer_id, set()))
+                                        confirmed.get(offer_id, set()), interests=interests, with_reasons=False)
         scored.append((score, distance, sessions[0], outside, offer_id))
     scored.sort(key=lambda m: (-m[0], m[1] if m[1] is not None else 1e9, m[2].starts_at))
     shown = scored[:limit]
@@ -410,10 +442,12 @@ def match_student(session: DbSession, student: Student, request: MatchRequest, n
     different = (next((m for m in scored if m[3] and m[4] not in shown_ids), None)
                  if student.interest_codes and not request.sectors else None)
     offers = _cards(session, [m[4] for m in shown] + ([different[4]] if different else []))
+    occurrences = {occurrence.id: occurrence for occurrence in session.scalars(select(OfferSession).where(
+        any_of(OfferSession.id, [m[2].id for m in shown] + ([different[2].id] if different else []))))}
 
-    def as_match(entry: tuple[int, float | None, OfferSession, bool, int]) -> Match:
-        score, distance, occurrence, outside, offer_id = entry
-        offer, brief = offers[offer_id], briefs[offer_id]
+    def as_match(entry: tuple[int, float | None, Any, bool, int]) -> Match:
+        score, distance, slot, outside, offer_id = entry
+        offer, brief, occurrence = offers[offer_id], briefs[offer_id], occurrences[slot.id]
         _, reasons, _ = score_match(brief, distance, request.radius_km, student, done, confirmed.get(offer_id, set()))
         if student.supporting_adult is not None:
             left = offer.supporting_adults_max - occurrence.adults_booked
@@ -444,7 +478,7 @@ def employer_agreed(codes: Sequence[str]) -> str:
 
 
 def _granted(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime, grants: Grants,
-             found: set[int]) -> list[tuple[int, float | None, list[OfferSession]]]:
+             found: set[int]) -> list[tuple[int, float | None, list[Any]]]:
     """Offers not found by the strict rules whose sessions an employer's yes makes fit: every other rule holds
     and each need is either on the offer or agreed for that very session."""
     wanted = sorted(grants.offers - found)
@@ -472,7 +506,7 @@ def near_misses(session: DbSession, student: Student, request: MatchRequest, now
     needs = student.need_codes
     candidates = _candidates(session, student_query(student, request, now, needs=()), now, CANDIDATE_LIMIT)
     masks = dict(session.execute(select(Offer.id, Offer.feature_mask)
-                                 .where(Offer.id.in_([offer_id for offer_id, _ in candidates]))).tuples().all()
+                                 .where(any_of(Offer.id, [offer_id for offer_id, _ in candidates]))).tuples().all()
                  ) if candidates else {}
     found = []
     for offer_id, distance in candidates:

@@ -36,7 +36,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal.core.dates import start_of_london_day
 from portal.core.vocab import MeaningfulCriterion, OfferStatus, VettingStatus
-from portal.db import DbSession, utcnow
+from portal.db import DbSession, any_of, utcnow
 from portal.geo import bounding_box
 from portal.geo.distance import FlatMeasure, lon_cells
 from portal.offers.models import (
@@ -286,7 +286,7 @@ class _Disc:
             + ((Offer.longitude - self.flat.lon) * self.flat.kx) * ((Offer.longitude - self.flat.lon) * self.flat.kx)
         # SQL conditions every offer of the query within the disc's size (geodesic) meets: the box, then q.
         self.near: list[ColumnElement[bool]] = [
-            Offer.lon_cell.in_(bindparam("cells", expanding=True)),
+            any_of(Offer.lon_cell, key="cells"),
             Offer.latitude.between(bindparam("min_lat"), bindparam("max_lat")),
             Offer.longitude.between(bindparam("min_lon"), bindparam("max_lon")),
             self.q <= bindparam("keep"), *self.conditions,
@@ -439,7 +439,7 @@ def _load(session: DbSession, ids: list[int]) -> list[Offer]:
     found = {
         offer.id: offer
         for offer in session.scalars(
-            select(Offer).where(Offer.id.in_(ids)).options(joinedload(Offer.employer), selectinload(Offer.sessions))
+            select(Offer).where(any_of(Offer.id, ids)).options(joinedload(Offer.employer), selectinload(Offer.sessions))
         )
     }
     return [found[offer_id] for offer_id in ids if offer_id in found]
@@ -451,12 +451,12 @@ def offer_codes(session: DbSession, ids: Sequence[int]) -> dict[int, OfferCodes]
         return {}
     wanted = list(ids)
     rows = session.execute(union_all(
-        select(OfferSector.offer_id, literal("sector"), OfferSector.sector).where(OfferSector.offer_id.in_(wanted)),
+        select(OfferSector.offer_id, literal("sector"), OfferSector.sector).where(any_of(OfferSector.offer_id, wanted)),
         select(OfferYearGroup.offer_id, literal("year"), cast(OfferYearGroup.year_group, String))
-        .where(OfferYearGroup.offer_id.in_(wanted)),
-        select(OfferFeature.offer_id, literal("feature"), OfferFeature.feature).where(OfferFeature.offer_id.in_(wanted)),
+        .where(any_of(OfferYearGroup.offer_id, wanted)),
+        select(OfferFeature.offer_id, literal("feature"), OfferFeature.feature).where(any_of(OfferFeature.offer_id, wanted)),
         select(OfferCriterion.offer_id, literal("criterion"), OfferCriterion.criterion)
-        .where(OfferCriterion.offer_id.in_(wanted)),
+        .where(any_of(OfferCriterion.offer_id, wanted)),
     )).all()
     found: dict[int, dict[str, list[str]]] = {offer_id: {} for offer_id in wanted}
     for offer_id, kind, code in rows:
