@@ -90,6 +90,7 @@ class AnyOf(ColumnElement[bool]):
 
     inherit_cache = True
     type = Boolean()
+    _is_implicitly_boolean = True  # a predicate: never compared to 1 where booleans are integers (SQLite)
     _traverse_internals = [
         ("column", InternalTraversal.dp_clauseelement),
         ("listed", InternalTraversal.dp_clauseelement),
