@@ -45,12 +45,14 @@ from portal.offers.models import (
     OfferFeature,
     OfferSector,
     OfferSession,
+    features_mask,
 )
 from portal.offers.search import (
     OfferQuery,
     filter_conditions,
     located_rows_within,
     located_within,
+    nearest_rows,
     session_window,
     virtual_offer,
 )
@@ -251,6 +253,40 @@ def _candidates(session: DbSession, query: OfferQuery, now: dt.datetime, limit: 
     return found
 
 
+@dataclass
+class _Candidates:
+    """A student's candidates for matches and for near misses, from one widening search of the offers that pass
+    every rule but needs (each with its feature mask): the matches are the ones that have every need."""
+
+    strict: list[tuple[int, float | None]]
+    near: list[tuple[int, float | None]]
+    masks: dict[int, int]
+
+
+def _candidates_with_needs(session: DbSession, student: Student, request: MatchRequest,
+                           now: dt.datetime) -> _Candidates | None:
+    """The candidates of a located student with needs, or None when the school has no location (no distance)."""
+    near_query = student_query(student, request, now, needs=())
+    if near_query.origin is None or near_query.radius_km is None:
+        return None
+    need_mask = features_mask(student.need_codes) or 0
+    located = nearest_rows(session, near_query, now, CANDIDATE_LIMIT, Offer.feature_mask,
+                           counted=lambda row: row[2] & need_mask == need_mask)
+    masks = {offer_id: mask for _, offer_id, mask in located}
+    strict: list[tuple[int, float | None]] = [
+        (offer_id, metres / 1000.0) for metres, offer_id, mask in located if mask & need_mask == need_mask
+    ][:CANDIDATE_LIMIT]
+    near: list[tuple[int, float | None]] = [(offer_id, metres / 1000.0) for metres, offer_id, _ in located[:CANDIDATE_LIMIT]]
+    strict_query = student_query(student, request, now)
+    strict += [(offer_id, None) for offer_id in session.scalars(
+        select(Offer.id).where(*filter_conditions(strict_query, now), virtual_offer()).limit(VIRTUAL_LIMIT))]
+    for offer_id, mask in session.execute(select(Offer.id, Offer.feature_mask).where(
+            *filter_conditions(near_query, now), virtual_offer()).limit(VIRTUAL_LIMIT)):
+        near.append((offer_id, None))
+        masks[offer_id] = mask
+    return _Candidates(strict, near, masks)
+
+
 @dataclass(frozen=True)
 class _Brief:
     """The few columns scoring needs, read without building ORM objects."""
@@ -402,10 +438,11 @@ _WORKPLACE_CODES = frozenset(activity.value for activity in WORKPLACE_ACTIVITIES
 
 def _available(session: DbSession, student: Student, query: OfferQuery, request: MatchRequest, now: dt.datetime,
                limit: int = CANDIDATE_LIMIT, *, rules: Rules = Rules(),
-               ) -> list[tuple[int, float | None, list[Any]]]:
-    """(offer id, distance, bookable sessions soonest first, as light rows) of the offers the query finds,
-    nearest first."""
-    candidates = _candidates(session, query, now, limit)
+               candidates: list[tuple[int, float | None]] | None = None) -> list[tuple[int, float | None, list[Any]]]:
+    """(offer id, distance, bookable sessions soonest first, as light rows) of the offers the query finds (or of
+    the `candidates` already found for it), nearest first."""
+    if candidates is None:
+        candidates = _candidates(session, query, now, limit)
     window = request if rules.dates else replace(request, date_from=None, date_to=None)
     free = _free_sessions(session, [offer_id for offer_id, _ in candidates], window, now,
                           student.school.min_notice_days if rules.notice else 0, free_only=rules.free_place,
@@ -423,7 +460,9 @@ def match_student(session: DbSession, student: Student, request: MatchRequest, n
                   limit: int = 20) -> MatchOutcome:
     """Ranked, explained sessions one student can be booked on; near misses; true reasons when there are none."""
     now = now or utcnow()
-    available = _available(session, student, student_query(student, request, now), request, now)
+    found = _candidates_with_needs(session, student, request, now) if student.need_codes else None
+    available = _available(session, student, student_query(student, request, now), request, now,
+                           candidates=found.strict if found is not None else None)
     grants = grants_for(session, student)
     if grants.offers:
         available += _granted(session, student, request, now, grants, {offer_id for offer_id, _, _ in available})
@@ -465,7 +504,7 @@ def match_student(session: DbSession, student: Student, request: MatchRequest, n
         outcome.something_different = replace(chosen, reasons=[*chosen.reasons, "something different: outside their interests"])
     if student.need_codes:
         matched = {offer_id for offer_id, _, _ in available}
-        outcome.near_misses = [miss for miss in near_misses(session, student, request, now)
+        outcome.near_misses = [miss for miss in near_misses(session, student, request, now, found)
                                if miss.offer.id not in matched]
     if not scored:
         explain_no_match(session, student, request, now, outcome)
@@ -499,22 +538,27 @@ def _granted(session: DbSession, student: Student, request: MatchRequest, now: d
     return granted
 
 
-def near_misses(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime) -> list[NearMiss]:
+def near_misses(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime,
+                found: _Candidates | None = None) -> list[NearMiss]:
     """The nearest sessions that pass every hard rule but lack one or two of the student's needs, fewest missing first.
 
-    The candidates' features come from their masks; sessions are read only for the few shown."""
+    The candidates (those `found` with the matches, when given) are judged by their feature masks; sessions are
+    read only for the few shown."""
     needs = student.need_codes
-    candidates = _candidates(session, student_query(student, request, now, needs=()), now, CANDIDATE_LIMIT)
-    masks = dict(session.execute(select(Offer.id, Offer.feature_mask)
-                                 .where(any_of(Offer.id, [offer_id for offer_id, _ in candidates]))).tuples().all()
-                 ) if candidates else {}
-    found = []
+    if found is not None:
+        candidates, masks = found.near, found.masks
+    else:
+        candidates = _candidates(session, student_query(student, request, now, needs=()), now, CANDIDATE_LIMIT)
+        masks = dict(session.execute(select(Offer.id, Offer.feature_mask)
+                                     .where(any_of(Offer.id, [offer_id for offer_id, _ in candidates]))).tuples().all()
+                     ) if candidates else {}
+    lacking = []
     for offer_id, distance in candidates:
         missing = tuple(sorted(code for code in needs if not masks[offer_id] & FEATURE_BITS[code]))
         if 0 < len(missing) <= NEAR_MISS_MAX_MISSING:
-            found.append((len(missing), distance if distance is not None else 1e9, offer_id, distance, missing))
-    found.sort(key=lambda m: m[:3])
-    shown = found[:NEAR_MISSES_SHOWN]
+            lacking.append((len(missing), distance if distance is not None else 1e9, offer_id, distance, missing))
+    lacking.sort(key=lambda m: m[:3])
+    shown = lacking[:NEAR_MISSES_SHOWN]
     if not shown:
         return []
     ids = [offer_id for _, _, offer_id, _, _ in shown]

@@ -15,7 +15,7 @@ import datetime as dt
 import functools
 import math
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any
@@ -337,33 +337,36 @@ class _Disc:
         return inner + len(self._inside(ring)[1])
 
     def nearest(self, offset: int, count: int, first_metres: float = _FIRST_DISC_METRES) -> list[tuple[float, int]]:
-        """(metres, id) of the located offers within the radius from offset, count of them, nearest first, ties by id.
-
-        A small disc first, widened (by the density found) until it holds offset + count offers or reaches the
-        radius. Every offer of the disc is read and measured exactly, so once it holds that many within its
-        reach R, the first offset + count are the first of those: any offer nearer than them is within R too.
-        """
-        wanted = offset + count
+        """(metres, id) of the located offers within the radius from offset, count of them, nearest first, ties by id."""
         if count <= 0:
             return []
+        return [(row[0], row[1]) for row in self.nearest_rows(offset + count, first_metres=first_metres)[offset:]][:count]
+
+    def nearest_rows(self, wanted: int, *columns: Any, counted: Callable[[Any], bool] | None = None,
+                     first_metres: float = _FIRST_DISC_METRES) -> list[Any]:
+        """(metres, id, *columns) of the located offers within the smallest disc that holds `wanted` of them (those
+        `counted`, when given) or that reaches the radius, nearest first, ties by id.
+
+        A small disc first, widened (by the density found) until it holds enough or reaches the radius.
+        Every offer of the disc is read and measured exactly, so once it holds that many within its reach R,
+        the first `wanted` are among these rows: any offer nearer than them is within R too.
+        """
         connection = self.session.connection()
+        statement = select(Offer.id, Offer.latitude, Offer.longitude, *columns).where(*self.near)
         reach = min(self.metres, first_metres)
         while True:
-            rows = connection.execute(self._rows_near, self._size(reach)).all()
-            inside = self._within_reach(rows, reach)
-            if len(inside) >= wanted or reach >= self.metres:
-                break
-            reach = min(self.metres, reach * _growth(len(inside), wanted))
-        return sorted(inside)[offset:wanted]
+            inside = self._within_reach(connection.execute(statement, self._size(reach)).all(), reach)
+            found = len(inside) if counted is None else sum(map(counted, inside))
+            if found >= wanted or reach >= self.metres:
+                return sorted(inside)
+            reach = min(self.metres, reach * _growth(found, wanted))
 
-    def _within_reach(self, rows: Sequence[Any], reach: float) -> list[tuple[float, int]]:
-        """(metres, id) of the rows (id, latitude, longitude) whose exact distance is within reach."""
+    def _within_reach(self, rows: Sequence[Any], reach: float) -> list[tuple[Any, ...]]:
+        """(metres, id, *more) of the rows (id, latitude, longitude, *more) whose exact distance is within reach."""
         if not rows:
             return []
-        ids, latitudes, longitudes = zip(*rows, strict=True)
-        metres = _exact_metres(self.origin, latitudes, longitudes)
-        inside = list(map(reach.__ge__, metres))
-        return list(zip(compress(metres, inside), compress(ids, inside), strict=True))
+        metres = _exact_metres(self.origin, [row[1] for row in rows], [row[2] for row in rows])
+        return [(distance, row[0], *row[3:]) for distance, row in zip(metres, rows, strict=True) if distance <= reach]
 
 
 def _growth(found: int, wanted: int) -> float:
@@ -382,6 +385,13 @@ def located_within(session: DbSession, query: OfferQuery, now: dt.datetime, *, l
     if limit is not None:
         return disc.nearest(0, limit, first_metres)
     return sorted(zip(*disc.everything(), strict=True))
+
+
+def nearest_rows(session: DbSession, query: OfferQuery, now: dt.datetime, wanted: int, *columns: Any,
+                 counted: Callable[[Any], bool] | None = None, first_metres: float = _FIRST_DISC_METRES) -> list[Any]:
+    """(distance in metres, offer id, *columns) of the located offers meeting the query nearest the origin, at least
+    the first `wanted` of those `counted` (all, by default) if the radius holds as many, nearest first."""
+    return _Disc(session, query, now).nearest_rows(wanted, *columns, counted=counted, first_metres=first_metres)
 
 
 def located_rows_within(session: DbSession, query: OfferQuery, now: dt.datetime, *columns: Any) -> list[Any]:

@@ -224,3 +224,27 @@ def test_a_group_match_tells_namesakes_apart_by_tutor_group_and_reference(client
     login(make_user(Role.SCHOOL, school_id=school.id))
     page = client.get("/match?year_group=10").get_data(as_text=True)
     assert "Grace Hopper (Year 10, 10B, ref NA-101)" in page and "Grace Hopper (Year 10, 10C, ref NA-102)" in page
+
+
+def test_matches_and_near_misses_from_one_search_equal_a_search_for_each(monkeypatch):
+    """With needs, the matches come from the same widening search as the near misses; with a small candidate
+    limit and offers at random places, they are the very offers a strict search of their own finds."""
+    import random
+
+    from portal.matching import services
+    from portal.offers.search import located_within
+
+    monkeypatch.setattr(services, "CANDIDATE_LIMIT", 4)
+    rng = random.Random(3)
+    origin = (53.4809, -2.2374)
+    student = make_student(make_school(latitude=origin[0], longitude=origin[1]), needs=["quiet_space"], year_group=10)
+    for _ in range(40):
+        make_offer(location=(origin[0] + rng.uniform(-0.15, 0.15), origin[1] + rng.uniform(-0.25, 0.25)),
+                   features=rng.sample(["quiet_space", "step_free_access", "flexible_hours"], rng.randint(0, 2)))
+    now = dt.datetime.now(dt.UTC)
+    request = MatchRequest(radius_km=15)
+    strict = located_within(db.session, services.student_query(student, request, now), now, limit=4)
+    outcome = match_student(db.session, student, request, now=now)
+    assert len(strict) == 4
+    assert {match.offer.id for match in outcome.matches} == {offer_id for _, offer_id in strict}
+    assert outcome.near_misses and all(miss.missing == ("quiet_space",) for miss in outcome.near_misses)
