@@ -261,6 +261,9 @@ class _Candidates:
     strict: list[tuple[int, float | None]]
     near: list[tuple[int, float | None]]
     masks: dict[int, int]
+    # (metres, id, mask) of every located offer within the radius that passes the rules but needs, when the
+    # search had to read them all (too few had every need): what the reasons for no match judge.
+    everything: list[tuple[float, int, int]] | None = None
 
 
 def _candidates_with_needs(session: DbSession, student: Student, request: MatchRequest,
@@ -284,7 +287,8 @@ def _candidates_with_needs(session: DbSession, student: Student, request: MatchR
             *filter_conditions(near_query, now), virtual_offer()).limit(VIRTUAL_LIMIT)):
         near.append((offer_id, None))
         masks[offer_id] = mask
-    return _Candidates(strict, near, masks)
+    complete = sum(1 for offer_id, distance in strict if distance is not None) < CANDIDATE_LIMIT
+    return _Candidates(strict, near, masks, located if complete else None)
 
 
 @dataclass(frozen=True)
@@ -507,7 +511,7 @@ def match_student(session: DbSession, student: Student, request: MatchRequest, n
         outcome.near_misses = [miss for miss in near_misses(session, student, request, now, found)
                                if miss.offer.id not in matched]
     if not scored:
-        explain_no_match(session, student, request, now, outcome)
+        explain_no_match(session, student, request, now, outcome, found.everything if found is not None else None)
     return outcome
 
 
@@ -609,15 +613,17 @@ class _Open:
     feature_mask: int
 
 
-def _open_offers(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime) -> list[_Open]:
+def _open_offers(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime,
+                 located: Sequence[tuple[float, int, int]] | None = None) -> list[_Open]:
     """Every offer within the distance (located ones exactly measured, then one per kind of virtual offer) whose
-    session the student could book but for their needs: one query for each, so every need is judged at once."""
+    session the student could book but for their needs: one query for each (the located ones read already when
+    given), so every need is judged at once."""
     query = student_query(student, request, now, needs=())
     found: list[_Open] = []
     conditions = filter_conditions(query, now)
     if query.origin is not None and query.radius_km is not None:
-        found = [_Open(offer_id, metres / 1000.0, mask)
-                 for metres, offer_id, mask in located_rows_within(session, query, now, Offer.feature_mask)]
+        rows = located if located is not None else located_rows_within(session, query, now, Offer.feature_mask)
+        found = [_Open(offer_id, metres / 1000.0, mask) for metres, offer_id, mask in rows]
         conditions = [*conditions, virtual_offer()]
     found.sort(key=lambda entry: (entry.distance_km, entry.offer_id))
     virtual = session.execute(select(Offer.feature_mask, func.min(Offer.id)).where(*conditions)
@@ -627,11 +633,11 @@ def _open_offers(session: DbSession, student: Student, request: MatchRequest, no
 
 
 def explain_no_match(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime,
-                     outcome: MatchOutcome) -> None:
+                     outcome: MatchOutcome, located: Sequence[tuple[float, int, int]] | None = None) -> None:
     """Say truly what leaves nothing: the rules other than needs when they already exclude everything, else each
     need no session within the distance supports (and how far the nearest is), and what comes closest."""
     where, name = f"within {request.radius_km:g} km", student.first_name
-    open_offers = _open_offers(session, student, request, now)
+    open_offers = _open_offers(session, student, request, now, located)
     if not open_offers:
         outcome.blocked_by, outcome.explanations = _blocking_rules(session, student, request, now)
         return
