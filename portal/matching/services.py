@@ -440,13 +440,13 @@ def score_match(offer: Offer | _Brief, distance_km: float | None, radius_km: flo
 _WORKPLACE_CODES = frozenset(activity.value for activity in WORKPLACE_ACTIVITIES)
 
 
-def _available(session: DbSession, student: Student, query: OfferQuery, request: MatchRequest, now: dt.datetime,
+def _available(session: DbSession, student: Student, query: OfferQuery | None, request: MatchRequest, now: dt.datetime,
                limit: int = CANDIDATE_LIMIT, *, rules: Rules = Rules(),
                candidates: list[tuple[int, float | None]] | None = None) -> list[tuple[int, float | None, list[Any]]]:
     """(offer id, distance, bookable sessions soonest first, as light rows) of the offers the query finds (or of
     the `candidates` already found for it), nearest first."""
     if candidates is None:
-        candidates = _candidates(session, query, now, limit)
+        candidates = _candidates(session, query or student_query(student, request, now, rules=rules), now, limit)
     window = request if rules.dates else replace(request, date_from=None, date_to=None)
     free = _free_sessions(session, [offer_id for offer_id, _ in candidates], window, now,
                           student.school.min_notice_days if rules.notice else 0, free_only=rules.free_place,
@@ -465,8 +465,7 @@ def match_student(session: DbSession, student: Student, request: MatchRequest, n
     """Ranked, explained sessions one student can be booked on; near misses; true reasons when there are none."""
     now = now or utcnow()
     found = _candidates_with_needs(session, student, request, now) if student.need_codes else None
-    available = _available(session, student, student_query(student, request, now), request, now,
-                           candidates=found.strict if found is not None else None)
+    available = _available(session, student, None, request, now, candidates=found.strict if found is not None else None)
     grants = grants_for(session, student)
     if grants.offers:
         available += _granted(session, student, request, now, grants, {offer_id for offer_id, _, _ in available})

@@ -362,11 +362,15 @@ class _Disc:
             reach = min(self.metres, reach * _growth(found, wanted))
 
     def _within_reach(self, rows: Sequence[Any], reach: float) -> list[tuple[Any, ...]]:
-        """(metres, id, *more) of the rows (id, latitude, longitude, *more) whose exact distance is within reach."""
+        """(metres, id, *more) of the rows (id, latitude, longitude, *more) whose exact distance is within reach
+        (column by column, so the per-row work stays in C)."""
         if not rows:
             return []
-        metres = _exact_metres(self.origin, [row[1] for row in rows], [row[2] for row in rows])
-        return [(distance, row[0], *row[3:]) for distance, row in zip(metres, rows, strict=True) if distance <= reach]
+        ids, latitudes, longitudes, *more = zip(*rows, strict=True)
+        metres = _exact_metres(self.origin, latitudes, longitudes)
+        inside = list(map(reach.__ge__, metres))
+        kept = [compress(column, inside) for column in (metres, ids, *more)]
+        return list(zip(*kept, strict=True))
 
 
 def _growth(found: int, wanted: int) -> float:
