@@ -612,23 +612,42 @@ class _Open:
     feature_mask: int
 
 
-def _open_offers(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime,
-                 located: Sequence[tuple[float, int, int]] | None = None) -> list[_Open]:
-    """Every offer within the distance (located ones exactly measured, then one per kind of virtual offer) whose
-    session the student could book but for their needs: one query for each (the located ones read already when
-    given), so every need is judged at once."""
+def _open_located(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime,
+                  located: Sequence[tuple[float, int, int]] | None = None) -> list[_Open]:
+    """Every located offer within the distance whose session the student could book but for their needs, exactly
+    measured, nearest first: one query (none when the match search read them already), so every need is judged
+    at once."""
     query = student_query(student, request, now, needs=())
-    found: list[_Open] = []
+    if query.origin is None or query.radius_km is None:
+        return []
+    rows = located if located is not None else located_rows_within(session, query, now, Offer.feature_mask)
+    return sorted((_Open(offer_id, metres / 1000.0, mask) for metres, offer_id, mask in rows),
+                  key=lambda entry: (entry.distance_km, entry.offer_id))
+
+
+def _open_virtual(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime) -> list[_Open]:
+    """One virtual offer (the first) of each set of features that the student could book but for their needs (every
+    one when the school has no location, which no distance applies to)."""
+    query = student_query(student, request, now, needs=())
     conditions = filter_conditions(query, now)
     if query.origin is not None and query.radius_km is not None:
-        rows = located if located is not None else located_rows_within(session, query, now, Offer.feature_mask)
-        found = [_Open(offer_id, metres / 1000.0, mask) for metres, offer_id, mask in rows]
         conditions = [*conditions, virtual_offer()]
-    found.sort(key=lambda entry: (entry.distance_km, entry.offer_id))
     virtual = session.execute(select(Offer.feature_mask, func.min(Offer.id)).where(*conditions)
                               .group_by(Offer.feature_mask))
-    found += sorted((_Open(offer_id, None, mask) for mask, offer_id in virtual), key=lambda entry: entry.offer_id)
-    return found
+    return sorted((_Open(offer_id, None, mask) for mask, offer_id in virtual), key=lambda entry: entry.offer_id)
+
+
+def _settled_by(open_offers: Sequence[_Open], needs: Sequence[str]) -> bool:
+    """Whether these offers alone settle the reasons: every need supported by one, and (for several needs) one that
+    meets all but one of them, which offers after them (virtual ones) could not come before."""
+    need_mask = features_mask(needs) or 0
+    supported = 0
+    for entry in open_offers:
+        supported |= entry.feature_mask
+    if supported & need_mask != need_mask:
+        return False
+    return len(needs) < 2 or any(bin(entry.feature_mask & need_mask).count("1") == len(needs) - 1
+                                 for entry in open_offers)
 
 
 def explain_no_match(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime,
@@ -636,7 +655,9 @@ def explain_no_match(session: DbSession, student: Student, request: MatchRequest
     """Say truly what leaves nothing: the rules other than needs when they already exclude everything, else each
     need no session within the distance supports (and how far the nearest is), and what comes closest."""
     where, name = f"within {request.radius_km:g} km", student.first_name
-    open_offers = _open_offers(session, student, request, now, located)
+    open_offers = _open_located(session, student, request, now, located)
+    if not open_offers or not _settled_by(open_offers, student.need_codes):
+        open_offers += _open_virtual(session, student, request, now)
     if not open_offers:
         outcome.blocked_by, outcome.explanations = _blocking_rules(session, student, request, now)
         return

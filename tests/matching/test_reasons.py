@@ -209,3 +209,18 @@ def test_a_group_match_does_not_offer_a_student_an_offer_they_have_done(school, 
     [result] = match_group(db.session, school, [done, fresh], MatchRequest())
     assert result.fits == [fresh]
     assert result.misfits == [(done, "already booked on or done this offer")]
+
+
+def test_a_virtual_offer_counts_for_the_reasons_when_the_located_ones_leave_them_open(school, employer):
+    """Flexible hours is offered only online: it is not called unmet, and the online offer is the closest to fitting."""
+    make_offer(employer, location=NEAR, features=["step_free_access"], year_groups=[10])
+    online = make_offer(employer, location=None, title="Online insight", features=["flexible_hours"], year_groups=[10])
+    outcome = _match(make_student(school, year_group=10, first_name="Ola", needs=["quiet_space", "flexible_hours"]))
+    assert outcome.matches == []
+    assert [unmet.need for unmet in outcome.unmet] == ["quiet_space"]
+    assert f"Closest to fitting: {online.title} (online) has everything but quiet space" in _said(outcome)
+    db.session.delete(online)
+    db.session.flush()
+    without = _match(make_student(school, year_group=10, first_name="Ola", needs=["quiet_space", "flexible_hours"]))
+    assert sorted(unmet.need for unmet in without.unmet) == ["flexible_hours", "quiet_space"]
+    assert "Closest to fitting" not in _said(without)
