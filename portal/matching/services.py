@@ -14,7 +14,7 @@ Score (0-100, higher first), documented in the README:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -224,8 +224,9 @@ def _not_taken(student_id: int) -> ColumnElement[bool]:
 
 
 def student_query(student: Student, request: MatchRequest, now: dt.datetime, *, needs: Sequence[str] | None = None,
-                  rules: Rules = Rules(), radius: float | None = None) -> OfferQuery:
-    """Every hard rule for one student as an offer search: `needs` (default the student's) and `rules` relax it."""
+                  rules: Rules = Rules(), radius: float | None = None, bookable: bool = True) -> OfferQuery:
+    """Every hard rule for one student as an offer search: `needs` (default the student's) and `rules` relax it;
+    bookable=False leaves out "a session the student could book", for a caller that asks it of few (_Bookable)."""
     school = student.school
     query = _query_for(
         MatchRequest(activity_types=request.activity_types if rules.filters else (),
@@ -235,8 +236,41 @@ def student_query(student: Student, request: MatchRequest, now: dt.datetime, *, 
         school, student.year_group if rules.year_group else None,
         student.need_codes if needs is None else needs, request.radius_km if radius is None else radius)
     adult = student.needs_supporting_adult and rules.supporting_adult
-    return replace(query, extra=(_bookable_session(request, now, school.min_notice_days, rules, adult, student.id),
-                                 _not_taken(student.id)))
+    bookable_session = (_bookable_session(request, now, school.min_notice_days, rules, adult, student.id),) if bookable else ()
+    return replace(query, extra=(*bookable_session, _not_taken(student.id)))
+
+
+class _Bookable:
+    """Which offers have a session the student could book (in the window, far enough ahead, a free place, a place
+    for their supporting adult, not at the time of another booking), asked of the database a batch at a time and
+    remembered: a wide search reads many offers but needs this of few."""
+
+    BATCH = 40
+
+    def __init__(self, session: DbSession, student: Student, request: MatchRequest, now: dt.datetime) -> None:
+        self.session = session
+        self.condition = _bookable_session(request, now, student.school.min_notice_days, Rules(),
+                                           student.needs_supporting_adult, student.id)
+        self.known: dict[int, bool] = {}
+
+    def check(self, ids: Sequence[int]) -> None:
+        """Learn about the offers not yet asked about."""
+        unknown = [offer_id for offer_id in ids if offer_id not in self.known]
+        if unknown:
+            yes = set(self.session.scalars(select(Offer.id).where(any_of(Offer.id, unknown), self.condition)))
+            self.known.update((offer_id, offer_id in yes) for offer_id in unknown)
+
+    def first(self, rows: Sequence[Any], wanted: int, keep: Callable[[Any], bool] | None = None) -> list[Any]:
+        """The first `wanted` rows (metres, id, ...) that `keep` keeps (all by default) and that are bookable."""
+        chosen: list[Any] = []
+        kept = [row for row in rows if keep is None or keep(row)]
+        for start in range(0, len(kept), self.BATCH):
+            batch = kept[start:start + max(self.BATCH, wanted - len(chosen))]
+            self.check([row[1] for row in batch])
+            chosen += [row for row in batch if self.known[row[1]]]
+            if len(chosen) >= wanted:
+                return chosen[:wanted]
+        return chosen
 
 
 def _candidates(session: DbSession, query: OfferQuery, now: dt.datetime, limit: int,
@@ -261,34 +295,46 @@ class _Candidates:
     strict: list[tuple[int, float | None]]
     near: list[tuple[int, float | None]]
     masks: dict[int, int]
-    # (metres, id, mask) of every located offer within the radius that passes the rules but needs, when the
-    # search had to read them all (too few had every need): what the reasons for no match judge.
-    everything: list[tuple[float, int, int]] | None = None
+    # (metres, id, mask) of every located offer within the radius that passes the rules but needs (whether one
+    # can be booked is asked of the _Bookable), when the search had to read them all (too few had every need):
+    # what the reasons for no match judge.
+    everything: tuple[list[tuple[float, int, int]], _Bookable] | None = None
 
 
 def _candidates_with_needs(session: DbSession, student: Student, request: MatchRequest,
                            now: dt.datetime) -> _Candidates | None:
-    """The candidates of a located student with needs, or None when the school has no location (no distance)."""
-    near_query = student_query(student, request, now, needs=())
+    """The candidates of a located student with needs, or None when the school has no location (no distance).
+
+    The offers that pass every rule but needs are read with their masks, and whether each could be booked is asked
+    only of those that can be candidates, until the disc holds enough bookable ones that have every need."""
+    near_query = student_query(student, request, now, needs=(), bookable=False)
     if near_query.origin is None or near_query.radius_km is None:
         return None
     need_mask = features_mask(student.need_codes) or 0
-    located = nearest_rows(session, near_query, now, CANDIDATE_LIMIT, Offer.feature_mask,
-                           counted=lambda row: row[2] & need_mask == need_mask)
+    bookable = _Bookable(session, student, request, now)
+
+    def has_every_need(row: Any) -> bool:
+        return bool(row[2] & need_mask == need_mask)
+
+    def bookable_with_every_need(rows: Sequence[Any]) -> int:
+        return len(bookable.first(rows, CANDIDATE_LIMIT, has_every_need))
+
+    located = nearest_rows(session, near_query, now, CANDIDATE_LIMIT, Offer.feature_mask, count=bookable_with_every_need)
     masks = {offer_id: mask for _, offer_id, mask in located}
     strict: list[tuple[int, float | None]] = [
-        (offer_id, metres / 1000.0) for metres, offer_id, mask in located if mask & need_mask == need_mask
-    ][:CANDIDATE_LIMIT]
-    near: list[tuple[int, float | None]] = [(offer_id, metres / 1000.0) for metres, offer_id, _ in located[:CANDIDATE_LIMIT]]
+        (offer_id, metres / 1000.0) for metres, offer_id, _ in bookable.first(located, CANDIDATE_LIMIT, has_every_need)]
+    near: list[tuple[int, float | None]] = [
+        (offer_id, metres / 1000.0) for metres, offer_id, _ in bookable.first(located, CANDIDATE_LIMIT)]
+    complete = len(strict) < CANDIDATE_LIMIT
     strict_query = student_query(student, request, now)
     strict += [(offer_id, None) for offer_id in session.scalars(
         select(Offer.id).where(*filter_conditions(strict_query, now), virtual_offer()).limit(VIRTUAL_LIMIT))]
     for offer_id, mask in session.execute(select(Offer.id, Offer.feature_mask).where(
-            *filter_conditions(near_query, now), virtual_offer()).limit(VIRTUAL_LIMIT)):
+            *filter_conditions(student_query(student, request, now, needs=()), now), virtual_offer())
+            .limit(VIRTUAL_LIMIT)):
         near.append((offer_id, None))
         masks[offer_id] = mask
-    complete = sum(1 for offer_id, distance in strict if distance is not None) < CANDIDATE_LIMIT
-    return _Candidates(strict, near, masks, located if complete else None)
+    return _Candidates(strict, near, masks, (located, bookable) if complete else None)
 
 
 @dataclass(frozen=True)
@@ -612,19 +658,6 @@ class _Open:
     feature_mask: int
 
 
-def _open_located(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime,
-                  located: Sequence[tuple[float, int, int]] | None = None) -> list[_Open]:
-    """Every located offer within the distance whose session the student could book but for their needs, exactly
-    measured, nearest first: one query (none when the match search read them already), so every need is judged
-    at once."""
-    query = student_query(student, request, now, needs=())
-    if query.origin is None or query.radius_km is None:
-        return []
-    rows = located if located is not None else located_rows_within(session, query, now, Offer.feature_mask)
-    return sorted((_Open(offer_id, metres / 1000.0, mask) for metres, offer_id, mask in rows),
-                  key=lambda entry: (entry.distance_km, entry.offer_id))
-
-
 def _open_virtual(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime) -> list[_Open]:
     """One virtual offer (the first) of each set of features that the student could book but for their needs (every
     one when the school has no location, which no distance applies to)."""
@@ -637,36 +670,50 @@ def _open_virtual(session: DbSession, student: Student, request: MatchRequest, n
     return sorted((_Open(offer_id, None, mask) for mask, offer_id in virtual), key=lambda entry: entry.offer_id)
 
 
-def _settled_by(open_offers: Sequence[_Open], needs: Sequence[str]) -> bool:
-    """Whether these offers alone settle the reasons: every need supported by one, and (for several needs) one that
-    meets all but one of them, which offers after them (virtual ones) could not come before."""
-    need_mask = features_mask(needs) or 0
-    supported = 0
-    for entry in open_offers:
-        supported |= entry.feature_mask
-    if supported & need_mask != need_mask:
-        return False
-    return len(needs) < 2 or any(bin(entry.feature_mask & need_mask).count("1") == len(needs) - 1
-                                 for entry in open_offers)
-
-
 def explain_no_match(session: DbSession, student: Student, request: MatchRequest, now: dt.datetime,
-                     outcome: MatchOutcome, located: Sequence[tuple[float, int, int]] | None = None) -> None:
+                     outcome: MatchOutcome,
+                     located: tuple[Sequence[tuple[float, int, int]], _Bookable] | None = None) -> None:
     """Say truly what leaves nothing: the rules other than needs when they already exclude everything, else each
-    need no session within the distance supports (and how far the nearest is), and what comes closest."""
+    need no session within the distance supports (and how far the nearest is), and what comes closest.
+
+    Judged from every located offer within the distance that passes the rules but needs (`located`, when the match
+    search read them already, asking whether one can be booked only of the few that decide a sentence), then, when
+    those leave a sentence open, from the virtual ones, which come after them."""
     where, name = f"within {request.radius_km:g} km", student.first_name
-    open_offers = _open_located(session, student, request, now, located)
-    if not open_offers or not _settled_by(open_offers, student.need_codes):
-        open_offers += _open_virtual(session, student, request, now)
-    if not open_offers:
+    needs = student.need_codes
+    need_mask = features_mask(needs) or 0
+    if located is not None:
+        rows, bookable = located
+
+        def first(keep: Callable[[Any], bool] | None) -> Any:
+            found = bookable.first(rows, 1, keep)
+            return found[0] if found else None
+    else:
+        query = student_query(student, request, now, needs=())
+        rows = (sorted(located_rows_within(session, query, now, Offer.feature_mask))
+                if query.origin is not None and query.radius_km is not None else [])
+
+        def first(keep: Callable[[Any], bool] | None) -> Any:
+            return next((row for row in rows if keep is None or keep(row)), None)
+
+    def lacks_one(mask: int) -> bool:
+        return bin(mask & need_mask).count("1") == len(needs) - 1
+
+    def supports(need: str) -> Callable[[Any], bool]:
+        return lambda row: bool(row[2] & FEATURE_BITS[need])
+
+    any_located = first(None)
+    supported = {need for need in needs if first(supports(need))}
+    closest = first(lambda row: lacks_one(row[2])) if len(needs) > 1 else None
+    virtual: list[_Open] = []
+    if any_located is None or len(supported) < len(needs) or (len(needs) > 1 and closest is None):
+        virtual = _open_virtual(session, student, request, now)
+    if any_located is None and not virtual:
         outcome.blocked_by, outcome.explanations = _blocking_rules(session, student, request, now)
         return
-    needs = student.need_codes
-    supported = 0
-    for entry in open_offers:
-        supported |= entry.feature_mask
+    supported |= {need for need in needs for entry in virtual if entry.feature_mask & FEATURE_BITS[need]}
     for need in needs:
-        if not supported & FEATURE_BITS[need]:
+        if need not in supported:
             nearest = _nearest_km(session, student, request, now, (need,))
             outcome.unmet.append(UnmetNeed(need, nearest))
             outcome.explanations.append(
@@ -677,26 +724,20 @@ def explain_no_match(session: DbSession, student: Student, request: MatchRequest
         if not outcome.unmet:
             outcome.explanations.append(f"Each of {name}'s needs is supported by a session {where}, but no one "
                                         "session supports them all")
-        closest = _closest_all_but_one(session, student, open_offers)
-        if closest is None:
+        if closest is not None:
+            offer_id, distance, mask = closest[1], closest[0] / 1000.0, closest[2]
+        else:
+            online = next((entry for entry in virtual if lacks_one(entry.feature_mask)), None)
+            offer_id, distance, mask = (online.offer_id, None, online.feature_mask) if online else (None, None, 0)
+        if offer_id is None:
             outcome.explanations.append(f"No session {where} that {name} could otherwise book meets all but one "
                                         f"of {name}'s needs")
         else:
-            offer, distance, lacking = closest
+            lacking = next(need for need in needs if not mask & FEATURE_BITS[need])
+            title = _cards(session, [offer_id])[offer_id].title
             away = "online" if distance is None else f"{distance:.1f} km away"
-            outcome.explanations.append(f"Closest to fitting: {offer.title} ({away}) has everything but "
+            outcome.explanations.append(f"Closest to fitting: {title} ({away}) has everything but "
                                         f"{AccessFeature(lacking).in_sentence}")
-
-
-def _closest_all_but_one(session: DbSession, student: Student,
-                         open_offers: Sequence[_Open]) -> tuple[Offer, float | None, str] | None:
-    """The nearest offer the student could book within the distance (located ones first) that meets every need but
-    one, and the need it lacks."""
-    for entry in open_offers:
-        lacking = [code for code in student.need_codes if not entry.feature_mask & FEATURE_BITS[code]]
-        if len(lacking) == 1:
-            return _cards(session, [entry.offer_id])[entry.offer_id], entry.distance_km, lacking[0]
-    return None
 
 
 def _blocking_rules(session: DbSession, student: Student, request: MatchRequest,

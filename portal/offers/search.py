@@ -342,10 +342,10 @@ class _Disc:
             return []
         return [(row[0], row[1]) for row in self.nearest_rows(offset + count, first_metres=first_metres)[offset:]][:count]
 
-    def nearest_rows(self, wanted: int, *columns: Any, counted: Callable[[Any], bool] | None = None,
+    def nearest_rows(self, wanted: int, *columns: Any, count: Callable[[Sequence[Any]], int] | None = None,
                      first_metres: float = _FIRST_DISC_METRES) -> list[Any]:
-        """(metres, id, *columns) of the located offers within the smallest disc that holds `wanted` of them (those
-        `counted`, when given) or that reaches the radius, nearest first, ties by id.
+        """(metres, id, *columns) of the located offers within the smallest disc that holds `wanted` of them (as
+        many as `count` says of the disc's rows, when given) or that reaches the radius, nearest first, ties by id.
 
         A small disc first, widened (by the density found) until it holds enough or reaches the radius.
         Every offer of the disc is read and measured exactly, so once it holds that many within its reach R,
@@ -356,7 +356,7 @@ class _Disc:
         reach = min(self.metres, first_metres)
         while True:
             inside = self._within_reach(connection.execute(statement, self._size(reach)).all(), reach)
-            found = len(inside) if counted is None else sum(map(counted, inside))
+            found = len(inside) if count is None else count(inside)
             if found >= wanted or reach >= self.metres:
                 return sorted(inside)
             reach = min(self.metres, reach * _growth(found, wanted))
@@ -392,10 +392,11 @@ def located_within(session: DbSession, query: OfferQuery, now: dt.datetime, *, l
 
 
 def nearest_rows(session: DbSession, query: OfferQuery, now: dt.datetime, wanted: int, *columns: Any,
-                 counted: Callable[[Any], bool] | None = None, first_metres: float = _FIRST_DISC_METRES) -> list[Any]:
-    """(distance in metres, offer id, *columns) of the located offers meeting the query nearest the origin, at least
-    the first `wanted` of those `counted` (all, by default) if the radius holds as many, nearest first."""
-    return _Disc(session, query, now).nearest_rows(wanted, *columns, counted=counted, first_metres=first_metres)
+                 count: Callable[[Sequence[Any]], int] | None = None,
+                 first_metres: float = _FIRST_DISC_METRES) -> list[Any]:
+    """(distance in metres, offer id, *columns) of the located offers meeting the query nearest the origin: all
+    within the smallest disc holding `wanted` of them (as `count` counts rows; all, by default) or the radius."""
+    return _Disc(session, query, now).nearest_rows(wanted, *columns, count=count, first_metres=first_metres)
 
 
 def located_rows_within(session: DbSession, query: OfferQuery, now: dt.datetime, *columns: Any) -> list[Any]:

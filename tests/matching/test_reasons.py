@@ -224,3 +224,18 @@ def test_a_virtual_offer_counts_for_the_reasons_when_the_located_ones_leave_them
     without = _match(make_student(school, year_group=10, first_name="Ola", needs=["quiet_space", "flexible_hours"]))
     assert sorted(unmet.need for unmet in without.unmet) == ["flexible_hours", "quiet_space"]
     assert "Closest to fitting" not in _said(without)
+
+
+def test_a_full_offer_nearer_neither_matches_nor_supports_a_need_a_bookable_one_farther_does(school, employer):
+    """Whether an offer can be booked is asked only of the few a wide search needs: the nearest that can be wins."""
+    full = make_offer(employer, location=OTHER_NEAR, features=["quiet_space"], year_groups=[10], sessions=0)
+    make_session(full, capacity=1, booked=1)
+    farther = make_offer(employer, location=NEAR, features=["quiet_space"], year_groups=[10])
+    student = make_student(school, year_group=10, first_name="Ola", needs=["quiet_space"])
+    assert [match.offer.id for match in _match(student).matches] == [farther.id]
+    db.session.delete(farther)
+    db.session.flush()
+    make_offer(employer, location=NEAR, features=["step_free_access"], year_groups=[10])
+    outcome = _match(student)
+    assert outcome.matches == [] and [unmet.need for unmet in outcome.unmet] == ["quiet_space"]
+    assert "could otherwise book supports quiet space" in _said(outcome)
