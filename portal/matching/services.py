@@ -14,7 +14,7 @@ Score (0-100, higher first), documented in the README:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -260,17 +260,26 @@ class _Bookable:
             yes = set(self.session.scalars(select(Offer.id).where(any_of(Offer.id, unknown), self.condition)))
             self.known.update((offer_id, offer_id in yes) for offer_id in unknown)
 
-    def first(self, rows: Sequence[Any], wanted: int, keep: Callable[[Any], bool] | None = None) -> list[Any]:
-        """The first `wanted` rows (metres, id, ...) that `keep` keeps (all by default) and that are bookable."""
+    def first(self, rows: Iterable[Any], wanted: int, keep: Callable[[Any], bool] | None = None) -> list[Any]:
+        """The first `wanted` rows (metres, id, ...) that `keep` keeps (all by default) and that are bookable, asking
+        about a batch at a time and no more rows than it takes."""
         chosen: list[Any] = []
-        kept = [row for row in rows if keep is None or keep(row)]
-        for start in range(0, len(kept), self.BATCH):
-            batch = kept[start:start + max(self.BATCH, wanted - len(chosen))]
-            self.check([row[1] for row in batch])
-            chosen += [row for row in batch if self.known[row[1]]]
-            if len(chosen) >= wanted:
-                return chosen[:wanted]
-        return chosen
+        batch: list[Any] = []
+        for row in rows:
+            if keep is not None and not keep(row):
+                continue
+            batch.append(row)
+            if len(batch) >= max(self.BATCH, wanted - len(chosen)):
+                chosen += self._bookable(batch)
+                batch = []
+                if len(chosen) >= wanted:
+                    return chosen[:wanted]
+        return (chosen + self._bookable(batch))[:wanted]
+
+    def _bookable(self, rows: Sequence[Any]) -> list[Any]:
+        """The rows (metres, id, ...) whose offer is bookable."""
+        self.check([row[1] for row in rows])
+        return [row for row in rows if self.known[row[1]]]
 
 
 def _candidates(session: DbSession, query: OfferQuery, now: dt.datetime, limit: int,
@@ -313,16 +322,16 @@ def _candidates_with_needs(session: DbSession, student: Student, request: MatchR
     need_mask = features_mask(student.need_codes) or 0
     bookable = _Bookable(session, student, request, now)
 
-    def has_every_need(row: Any) -> bool:
-        return bool(row[2] & need_mask == need_mask)
+    def with_every_need(rows: Sequence[Any]) -> list[Any]:
+        return [row for row in rows if row[2] & need_mask == need_mask]
 
     def bookable_with_every_need(rows: Sequence[Any]) -> int:
-        return len(bookable.first(rows, CANDIDATE_LIMIT, has_every_need))
+        return len(bookable.first(with_every_need(rows), CANDIDATE_LIMIT))
 
     located = nearest_rows(session, near_query, now, CANDIDATE_LIMIT, Offer.feature_mask, count=bookable_with_every_need)
     masks = {offer_id: mask for _, offer_id, mask in located}
     strict: list[tuple[int, float | None]] = [
-        (offer_id, metres / 1000.0) for metres, offer_id, _ in bookable.first(located, CANDIDATE_LIMIT, has_every_need)]
+        (offer_id, metres / 1000.0) for metres, offer_id, _ in bookable.first(with_every_need(located), CANDIDATE_LIMIT)]
     near: list[tuple[int, float | None]] = [
         (offer_id, metres / 1000.0) for metres, offer_id, _ in bookable.first(located, CANDIDATE_LIMIT)]
     complete = len(strict) < CANDIDATE_LIMIT

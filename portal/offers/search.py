@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     String,
+    and_,
     bindparam,
     cast,
     exists,
@@ -349,28 +350,37 @@ class _Disc:
 
         A small disc first, widened (by the density found) until it holds enough or reaches the radius.
         Every offer of the disc is read and measured exactly, so once it holds that many within its reach R,
-        the first `wanted` are among these rows: any offer nearer than them is within R too.
+        the first `wanted` are among these rows: any offer nearer than them is within R too. Each widening reads
+        only the offers the last read did not (outside its box or its bound on q).
         """
         connection = self.session.connection()
         statement = select(Offer.id, Offer.latitude, Offer.longitude, *columns).where(*self.near)
-        reach = min(self.metres, first_metres)
+        beyond = statement.where(~and_(
+            Offer.latitude.between(bindparam("read_min_lat"), bindparam("read_max_lat")),
+            Offer.longitude.between(bindparam("read_min_lon"), bindparam("read_max_lon")),
+            self.q <= bindparam("read_keep"),
+        ))
+        measured: list[tuple[Any, ...]] = []  # (metres, id, *columns) of every offer read so far
+        reach, read = min(self.metres, first_metres), None
         while True:
-            inside = self._within_reach(connection.execute(statement, self._size(reach)).all(), reach)
+            size = self._size(reach)
+            rows = connection.execute(statement if read is None else beyond,
+                                      size if read is None else {**size, **read}).all()
+            measured += self._measured(rows)
+            inside = [row for row in measured if row[0] <= reach]
             found = len(inside) if count is None else count(inside)
             if found >= wanted or reach >= self.metres:
                 return sorted(inside)
+            read = {f"read_{name}": size[name] for name in ("min_lat", "max_lat", "min_lon", "max_lon", "keep")}
             reach = min(self.metres, reach * _growth(found, wanted))
 
-    def _within_reach(self, rows: Sequence[Any], reach: float) -> list[tuple[Any, ...]]:
-        """(metres, id, *more) of the rows (id, latitude, longitude, *more) whose exact distance is within reach
-        (column by column, so the per-row work stays in C)."""
+    def _measured(self, rows: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """(metres, id, *more) of the rows (id, latitude, longitude, *more), with exact distances computed column by
+        column, so the per-row work stays in C."""
         if not rows:
             return []
         ids, latitudes, longitudes, *more = zip(*rows, strict=True)
-        metres = _exact_metres(self.origin, latitudes, longitudes)
-        inside = list(map(reach.__ge__, metres))
-        kept = [compress(column, inside) for column in (metres, ids, *more)]
-        return list(zip(*kept, strict=True))
+        return list(zip(_exact_metres(self.origin, latitudes, longitudes), ids, *more, strict=True))
 
 
 def _growth(found: int, wanted: int) -> float:
