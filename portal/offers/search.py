@@ -320,10 +320,7 @@ class _Disc:
         rows = self.session.connection().execute(
             select(Offer.id, Offer.latitude, Offer.longitude, *columns).where(*self.near), self._size(self.metres)
         ).all()
-        if not rows:
-            return []
-        metres = _exact_metres(self.origin, [row[1] for row in rows], [row[2] for row in rows])
-        return [(distance, row[0], *row[3:]) for distance, row in zip(metres, rows, strict=True) if distance <= self.metres]
+        return [row for row in self._measured(rows) if row[0] <= self.metres]
 
     def count(self, cap: int) -> int:
         """How many located offers are within the radius, counting no further than cap + 1: the surely-inside
