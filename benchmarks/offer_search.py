@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask import Flask  # noqa: E402
 from sqlalchemy import insert, inspect, select, text  # noqa: E402
+from sqlalchemy.exc import OperationalError  # noqa: E402
 from sqlalchemy.orm import joinedload, selectinload  # noqa: E402
 
 from portal import create_app  # noqa: E402
@@ -177,6 +178,12 @@ def open_database(url: str | None, rebuild: bool, offers: int, rng: random.Rando
                       "DATABASE_URL": url or f"sqlite:///{Path(folder) / 'bench.db'}"})
     with app.app_context():
         held = 0
+        try:
+            db.engine.connect().close()
+        except OperationalError as error:
+            raise SystemExit(f"Cannot open the benchmark database {db.engine.url.render_as_string()}: "
+                             f"{str(error.orig).strip().splitlines()[0]}\n(on PostgreSQL, create it first: "
+                             "psql -h 127.0.0.1 -U postgres -c 'create database bench')") from None
         if not rebuild and inspect(db.engine).has_table("offers"):
             held = db.session.scalar(text("SELECT count(*) FROM offers")) or 0
         db.session.commit()
