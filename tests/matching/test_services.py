@@ -74,6 +74,14 @@ def test_distance_limit_applies_but_virtual_offers_ignore_it(school, employer):
     assert "Leeds" in _titles(_match(make_student(school), radius_km=80))
 
 
+def test_a_student_with_needs_is_matched_online_only_where_every_need_is_met_and_told_of_the_rest(school, employer):
+    make_offer(employer, title="Online, quiet", location=None, features=["quiet_space"])
+    make_offer(employer, title="Online", location=None, features=[])
+    outcome = _match(make_student(school, needs=["quiet_space"]))
+    assert _titles(outcome) == ["Online, quiet"]
+    assert [(miss.offer.title, miss.missing) for miss in outcome.near_misses] == [("Online", ("quiet_space",))]
+
+
 def test_sessions_must_be_in_the_window_in_the_future_and_have_a_free_place(school, employer):
     student = make_student(school)
     full = make_offer(employer, title="Full", location=NEAR, sessions=0)
