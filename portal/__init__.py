@@ -66,10 +66,6 @@ def _migrations_dir() -> str:
     return str(Path(__file__).resolve().parent.parent / "migrations")
 
 
-SQLITE_CACHE_KIB = 64 * 1024
-SQLITE_MMAP_BYTES = 256 * 1024 * 1024
-
-
 def _configure_engine(engine: Engine) -> None:
     """SQLite: foreign keys on, WAL, and real transactions that take the write lock when they begin."""
     if engine.dialect.name != "sqlite":
@@ -83,10 +79,6 @@ def _configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        # Reads come from memory: a 64 MiB page cache and the file mapped (256 MiB), instead of a read() per
-        # page through SQLite's 2 MiB default, which a distance search over a wide disc would keep evicting.
-        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from portal.core.batches import chunked
 from portal.core.dates import format_datetime, london_date, to_london
 from portal.core.vocab import (
     YEAR_GROUPS,
@@ -318,10 +319,8 @@ def refresh_offer_masks(connection: Connection | DbSession, offer_ids: Iterable[
              .where(OfferYearGroup.offer_id == Offer.id).correlate(Offer).scalar_subquery())
     features = (select(func.coalesce(func.sum(case(FEATURE_BITS, value=OfferFeature.feature, else_=0)), 0))
                 .where(OfferFeature.offer_id == Offer.id).correlate(Offer).scalar_subquery())
-    ids = sorted(set(offer_ids))
-    for start in range(0, len(ids), 500):
-        connection.execute(update(Offer).where(Offer.id.in_(ids[start:start + 500]))
-                           .values(year_mask=years, feature_mask=features)
+    for chunk in chunked(sorted(set(offer_ids))):
+        connection.execute(update(Offer).where(Offer.id.in_(chunk)).values(year_mask=years, feature_mask=features)
                            .execution_options(synchronize_session=False))
 
 

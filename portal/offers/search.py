@@ -17,7 +17,6 @@ import math
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
 from typing import Any
 
 from sqlalchemy import (
@@ -301,25 +300,11 @@ class _Disc:
         return {"cells": lon_cells(min_lon, max_lon), "min_lat": min_lat, "max_lat": max_lat, "min_lon": min_lon,
                 "max_lon": max_lon, "keep": keep if keep is not None else _NO_BOUND, **more}
 
-    def _inside(self, rows: Sequence[Any]) -> tuple[list[float], list[int]]:
-        """(metres, ids) of the rows (id, latitude, longitude) whose exact distance is within the radius."""
-        if not rows:
-            return [], []
-        ids, latitudes, longitudes = zip(*rows, strict=True)
-        metres = _exact_metres(self.origin, latitudes, longitudes)
-        inside = list(map(self.metres.__ge__, metres))  # radius >= distance, evaluated in C
-        return list(compress(metres, inside)), list(compress(ids, inside))
-
-    def everything(self) -> tuple[list[float], list[int]]:
-        """Distances in metres and ids, in parallel lists and unsorted, of every located offer within the radius."""
-        rows = self.session.connection().execute(self._rows_near, self._size(self.metres)).all()
-        return self._inside(rows)
-
     def within(self, *columns: Any) -> list[Any]:
         """(metres, id, *columns) of every located offer within the radius, unsorted."""
-        rows = self.session.connection().execute(
-            select(Offer.id, Offer.latitude, Offer.longitude, *columns).where(*self.near), self._size(self.metres)
-        ).all()
+        statement = select(Offer.id, Offer.latitude, Offer.longitude, *columns).where(*self.near) if columns \
+            else self._rows_near
+        rows = self.session.connection().execute(statement, self._size(self.metres)).all()
         return [row for row in self._measured(rows) if row[0] <= self.metres]
 
     def count(self, cap: int) -> int:
@@ -332,7 +317,7 @@ class _Disc:
         if inner > cap:
             return inner
         ring = connection.execute(self._rows_near.where(self.q > bindparam("sure")), size).all()
-        return inner + len(self._inside(ring)[1])
+        return inner + sum(1 for row in self._measured(ring) if row[0] <= self.metres)
 
     def nearest(self, offset: int, count: int, first_metres: float = _FIRST_DISC_METRES) -> list[tuple[float, int]]:
         """(metres, id) of the located offers within the radius from offset, count of them, nearest first, ties by id."""
@@ -395,7 +380,7 @@ def located_within(session: DbSession, query: OfferQuery, now: dt.datetime, *, l
     disc = _Disc(session, query, now)
     if limit is not None:
         return disc.nearest(0, limit, first_metres)
-    return sorted(zip(*disc.everything(), strict=True))
+    return sorted(disc.within())
 
 
 def nearest_rows(session: DbSession, query: OfferQuery, now: dt.datetime, wanted: int, *columns: Any,

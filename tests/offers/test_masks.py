@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 from pathlib import Path
 
@@ -11,8 +12,8 @@ from portal.extensions import db
 from portal.offers.imports import import_offers
 from portal.offers.models import FEATURE_BITS, YEAR_BITS, Offer, OfferFeature, OfferYearGroup
 from portal.offers.search import OfferQuery, search_offers
-from tests.factories import make_offer
-from tests.offers.test_imports import OFFERS_HEADER, _csv, _offer_row, acme  # noqa: F401  (acme is a fixture)
+from tests.factories import make_employer, make_offer
+from tests.offers.test_imports import OFFERS_HEADER, _csv, _offer_row
 
 MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0010_offer_year_and_feature_masks.py"
 
@@ -81,7 +82,8 @@ def _stored_masks() -> tuple[int, int]:
     return offer.year_mask, offer.feature_mask
 
 
-def test_imported_offers_have_the_masks_of_their_rows_on_creation_and_reimport(acme):  # noqa: F811
+def test_imported_offers_have_the_masks_of_their_rows_on_creation_and_reimport():
+    make_employer(ref="ACME", insurance_expiry=dt.date.today() + dt.timedelta(days=800))
     import_offers(db.session, _csv(OFFERS_HEADER, _offer_row(years="12;13", features="bsl_makaton")))
     assert _stored_masks() == (YEAR_BITS[12] | YEAR_BITS[13], FEATURE_BITS["bsl_makaton"])
     import_offers(db.session, _csv(OFFERS_HEADER, _offer_row(years="9", features="quiet_space;remote_option")))
